@@ -1,0 +1,52 @@
+"""asgitest: test ASGI apps in-process, sync or async, on one event loop per client.
+
+>>> from asgitest import TestClient
+>>> with TestClient(app) as client:  # doctest: +SKIP
+...     assert client.get("/").status_code == 200
+"""
+
+from ._client import AsyncTestClient
+from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
+from ._errors import (
+    ASGIProtocolError,
+    ASGITestError,
+    ASGITestWarning,
+    ASGITimeoutError,
+    ClientClosedError,
+    ClientDisconnected,
+    StaleConnectionWarning,
+    WebSocketDenialResponse,
+    WebSocketDisconnect,
+)
+from ._sync import TestClient, WebSocketSession
+from ._types import ASGIApp, Message, Receive, Scope, Send
+from ._websocket import AsyncWebSocketSession
+
+__all__ = [
+    "DEFAULT_GRACE_PERIOD",
+    "DEFAULT_TIMEOUT",
+    "ASGIApp",
+    "ASGIProtocolError",
+    "ASGITestError",
+    "ASGITestWarning",
+    "ASGITimeoutError",
+    "AsyncTestClient",
+    "AsyncWebSocketSession",
+    "ClientClosedError",
+    "ClientDisconnected",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "StaleConnectionWarning",
+    "TestClient",
+    "WebSocketDenialResponse",
+    "WebSocketDisconnect",
+    "WebSocketSession",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

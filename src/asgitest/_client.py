@@ -1,0 +1,137 @@
+"""The async client: runs the app on the test's own event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import cast
+
+import httpx2
+
+from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT, ClientConfig, as_asgi3
+from ._engine import Engine, EngineTransport
+from ._scope import websocket_request
+from ._types import ASGIApp, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes
+from ._websocket import AsyncWebSocketSession
+
+__all__ = ["AsyncTestClient", "make_config", "session_timeout"]
+
+
+def make_config(
+    app: ASGIApp,
+    raise_server_exceptions: bool,
+    root_path: str,
+    client: tuple[str, int],
+    timeout: TimeoutTypes,
+    grace_period: float,
+) -> ClientConfig:
+    """The configuration both clients build from their constructor arguments."""
+    return ClientConfig(
+        app=as_asgi3(app),
+        raise_server_exceptions=raise_server_exceptions,
+        root_path=root_path,
+        client=client,
+        timeout=httpx2.Timeout(timeout).read,
+        grace_period=grace_period,
+    )
+
+
+def default_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    """Starlette's default: the user agent is ``testclient`` unless the caller set one."""
+    merged = dict(headers or {})
+    if not any(name.lower() == "user-agent" for name in merged):
+        merged["user-agent"] = "testclient"
+    return merged
+
+
+def session_timeout(timeout: object, default: float | None) -> float | None:
+    """The default wait of a WebSocket session: the call's ``timeout`` if given, else the client's."""
+    if timeout is httpx2.USE_CLIENT_DEFAULT:
+        return default
+    return httpx2.Timeout(cast(TimeoutTypes, timeout)).read
+
+
+class AsyncTestClient(httpx2.AsyncClient):
+    """An ``httpx2.AsyncClient`` that runs an ASGI app in-process, on the caller's event loop.
+
+    ``async with AsyncTestClient(app) as client`` runs the app's lifespan; without
+    ``async with`` no lifespan runs. Every request, WebSocket session and lifespan
+    runs on the loop of the test that awaits them, so loop-bound objects (database
+    pools, locks) created by the test or its fixtures work in the app.
+
+    Args:
+        app: an ASGI 3 or ASGI 2 application.
+        base_url: where relative URLs point; the host becomes the ``server`` of each scope.
+        raise_server_exceptions: re-raise what the app raises at the call that observes it.
+            When False, an app that fails before responding gives a 500.
+        root_path: the ASGI ``root_path`` of every scope.
+        cookies, headers, follow_redirects: as for ``httpx2.AsyncClient``; the user agent
+            defaults to ``testclient`` and redirects are followed.
+        client: the ``client`` (host, port) of every scope.
+        timeout: the bound of every wait (response start, each body chunk, WebSocket
+            accept and receive, lifespan); a per-call ``timeout`` overrides it. None
+            disables the bound.
+        grace_period: seconds an app gets to finish after a disconnect before it is cancelled.
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        cookies: CookieTypes | None = None,
+        headers: dict[str, str] | None = None,
+        follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        grace_period: float = DEFAULT_GRACE_PERIOD,
+    ) -> None:
+        config = make_config(app, raise_server_exceptions, root_path, client, timeout, grace_period)
+        self.app = config.app
+        self.app_state = config.app_state
+        self._engine = Engine(config)
+        super().__init__(
+            base_url=base_url,
+            headers=default_headers(headers),
+            transport=EngineTransport(self._engine),
+            follow_redirects=follow_redirects,
+            cookies=cookies,
+            timeout=timeout,
+        )
+
+    async def __aenter__(self) -> AsyncTestClient:
+        await super().__aenter__()
+        await self._engine.startup()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        try:
+            await self._engine.close()
+        finally:
+            await super().__aexit__(exc_type, exc_value, traceback)
+
+    def websocket_connect(
+        self,
+        url: httpx2.URL | str,
+        subprotocols: Sequence[str] | None = None,
+        *,
+        params: QueryParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: CookieTypes | None = None,
+        timeout: TimeoutTypes | object = httpx2.USE_CLIENT_DEFAULT,
+    ) -> AsyncWebSocketSession:
+        """A WebSocket session to ``url``; ``async with`` performs the handshake.
+
+        ``url`` is relative to the base URL (its scheme becomes ws/wss). ``timeout``
+        is the session's default wait (the client's when not given).
+        """
+        request = websocket_request(self, url, subprotocols, params, headers, cookies)
+        return self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))

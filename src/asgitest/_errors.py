@@ -1,0 +1,130 @@
+"""The exceptions and warnings asgitest raises.
+
+Every exception derives from :class:`ASGITestError` and, where a user would reach
+for a standard type, from that type too, so existing ``except`` clauses keep
+working::
+
+    ASGITestError
+    ├── ASGITimeoutError            (also TimeoutError) a bounded wait expired
+    ├── ASGIProtocolError           (also RuntimeError) the app broke the ASGI rules
+    ├── ClientDisconnected          (also OSError) the app sent on a connection the
+    │                                client had closed; raised *inside the app*
+    ├── WebSocketDisconnect         (also starlette.websockets.WebSocketDisconnect)
+    │   └── WebSocketDenialResponse (also httpx2.Response and
+    │                                starlette.testclient.WebSocketDenialResponse)
+    └── ClientClosedError           (also RuntimeError) the test used a closed client
+                                     or session
+
+    ASGITestWarning (UserWarning)
+    └── StaleConnectionWarning      the app still holds connections the test closed
+
+Starlette is optional: when it is importable, the WebSocket exceptions also derive
+from Starlette's classes, so tests written for ``starlette.testclient`` keep
+catching them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx2
+
+__all__ = [
+    "ASGIProtocolError",
+    "ASGITestError",
+    "ASGITestWarning",
+    "ASGITimeoutError",
+    "ClientClosedError",
+    "ClientDisconnected",
+    "StaleConnectionWarning",
+    "WebSocketDenialResponse",
+    "WebSocketDisconnect",
+]
+
+
+class ASGITestError(Exception):
+    """Root of every exception asgitest raises."""
+
+
+class ASGITimeoutError(ASGITestError, TimeoutError):
+    """A bounded wait expired. The message says what was awaited and on which connection."""
+
+
+class ASGIProtocolError(ASGITestError, RuntimeError):
+    """The app sent a message that the ASGI specification does not allow in that state."""
+
+
+class ClientClosedError(ASGITestError, RuntimeError):
+    """The test used a client or session after closing it."""
+
+
+class ClientDisconnected(ASGITestError, OSError):
+    """Raised inside the app when it sends on a connection the client has closed.
+
+    A production server (uvicorn, hypercorn) raises an ``OSError`` subclass in the
+    same place; frameworks turn it into their own disconnect exception (Starlette:
+    ``WebSocketDisconnect(1006)`` or ``ClientDisconnect``).
+    """
+
+
+if TYPE_CHECKING:
+    _StarletteWebSocketDisconnect = Exception
+    _StarletteDenial = httpx2.Response
+else:
+    try:
+        from starlette.websockets import WebSocketDisconnect as _StarletteWebSocketDisconnect
+    except ImportError:  # pragma: no cover - exercised only without Starlette
+        _StarletteWebSocketDisconnect = Exception
+    try:
+        from starlette.testclient import WebSocketDenialResponse as _StarletteDenial
+    except ImportError:  # pragma: no cover - exercised only without Starlette
+        _StarletteDenial = httpx2.Response
+
+
+class WebSocketDisconnect(ASGITestError, _StarletteWebSocketDisconnect):
+    """The WebSocket was closed, by the app or by the handshake failing.
+
+    Attributes:
+        code: the WebSocket close code (1000 for a normal close).
+        reason: the close reason, ``""`` when none was given.
+    """
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+        Exception.__init__(self, self._describe())
+
+    def _describe(self) -> str:
+        text = f"WebSocket closed with code {self.code}"
+        return f"{text}: {self.reason}" if self.reason else text
+
+    def __str__(self) -> str:
+        return self._describe()
+
+
+class WebSocketDenialResponse(_StarletteDenial, WebSocketDisconnect):  # type: ignore[misc]
+    """The app refused the WebSocket handshake with an HTTP response.
+
+    It is an ``httpx2.Response``: ``status_code``, ``headers``, ``content``,
+    ``text`` and ``json()`` are those of the response the app sent with
+    ``websocket.http.response.start`` / ``websocket.http.response.body``.
+    """
+
+    def __init__(self, status_code: int, headers: Any = None, content: bytes = b"") -> None:
+        httpx2.Response.__init__(self, status_code, headers=headers, content=content)
+        self.code = 1006
+        self.reason = f"handshake denied with HTTP {status_code}"
+
+    def __str__(self) -> str:
+        return f"WebSocket handshake denied with HTTP {self.status_code}"
+
+
+class ASGITestWarning(UserWarning):
+    """Root of the warnings asgitest emits."""
+
+
+class StaleConnectionWarning(ASGITestWarning):
+    """The app still references connections that the client closed.
+
+    That is the leak that makes a later test fail when the app sends to them.
+    """

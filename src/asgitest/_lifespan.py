@@ -1,0 +1,103 @@
+"""The lifespan of an app: startup when a client is entered, shutdown when it is left.
+
+The lifespan runs as an app task. An app that raises before it first awaits
+``receive()`` does not support lifespan (the ASGI spec tells servers to go on
+without it), and the client works without it. Any other failure, a
+``lifespan.startup.failed``, or an exception once the app has started its
+startup, is raised with the app's own traceback.
+"""
+
+from __future__ import annotations
+
+from ._config import ClientConfig
+from ._errors import ASGIProtocolError, ASGITimeoutError
+from ._protocol import LifespanProtocol, LifespanState
+from ._queue import MessageQueue
+from ._runner import AppTask, spawn
+from ._types import Message
+
+__all__ = ["Lifespan", "LifespanFailed"]
+
+_APP_DONE: Message = {"type": "asgitest.app_done"}
+
+
+class LifespanFailed(ASGIProtocolError):
+    """The app answered ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``."""
+
+
+class Lifespan:
+    """Drives one app's lifespan scope."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.where = f"lifespan of {config.label}"
+        self.protocol = LifespanProtocol(self.where)
+        self.to_app: MessageQueue[Message] = MessageQueue()
+        self.to_test: MessageQueue[Message] = MessageQueue()
+        self.receive_called = False
+        self.supported = True
+        self.task: AppTask | None = None
+
+    async def _receive(self) -> Message:
+        self.receive_called = True
+        return await self.to_app.get(None)
+
+    async def _send(self, message: Message) -> None:
+        self.protocol.app_sends(message)
+        self.to_test.put(message)
+
+    async def _run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        scope["state"] = self.config.app_state
+        await self.config.app(scope, self._receive, self._send)
+
+    async def startup(self) -> None:
+        """Send ``lifespan.startup`` and wait for the app's answer."""
+        self.task = spawn(self.where, self._run, lambda: self.to_test.put(_APP_DONE))
+        self.protocol.server_sends("lifespan.startup")
+        self.to_app.put({"type": "lifespan.startup"})
+        answer = await self._answer("startup")
+        if answer is None:
+            self.supported = False
+
+    async def shutdown(self) -> None:
+        """Send ``lifespan.shutdown`` and wait for the app's answer and its return."""
+        if not self.supported or self.task is None or self.protocol.state is not LifespanState.STARTED:
+            return
+        self.protocol.server_sends("lifespan.shutdown")
+        self.to_app.put({"type": "lifespan.shutdown"})
+        await self._answer("shutdown")
+        if not await self.task.wait(self.config.timeout):
+            self.task.cancel()
+            await self.task.wait()
+            raise ASGITimeoutError(
+                f"{self.where}: the app answered lifespan.shutdown.complete but did not return "
+                f"within {self.config.timeout}s; it was cancelled"
+            )
+
+    async def _answer(self, phase: str) -> Message | None:
+        assert self.task is not None
+        try:
+            message = await self.to_test.get(self.config.timeout)
+        except TimeoutError:
+            self.task.cancel()
+            await self.task.wait()
+            raise ASGITimeoutError(
+                f"{self.where}: the app did not answer lifespan.{phase} within {self.config.timeout}s; it was cancelled"
+            ) from None
+        if message is _APP_DONE:
+            error = self.task.exception
+            if phase == "startup" and not self.receive_called:
+                return None  # no lifespan support: go on without it
+            if error is not None:
+                raise error
+            raise ASGIProtocolError(
+                f"{self.where}: the app returned during {phase} without sending lifespan.{phase}.complete"
+            )
+        if message["type"].endswith(".failed"):
+            await self.task.wait(self.config.grace_period)
+            if self.task.exception is not None:
+                raise self.task.exception
+            self.task.cancel()
+            raise LifespanFailed(f"{self.where}: {phase} failed: {message.get('message') or '(no message)'}")
+        return message

@@ -1,0 +1,78 @@
+"""An unbounded message queue between the app and the test, on one loop.
+
+``put`` never blocks, so an app that broadcasts from a background task is never
+held up by a test that is busy elsewhere; ``get`` waits with a bound. Items can be
+taken without awaiting (``get_nowait``), which lets a caller skip a round trip
+when the message is already there.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Generic, TypeVar
+
+import anyio
+
+__all__ = ["Empty", "MessageQueue"]
+
+T = TypeVar("T")
+
+
+class Empty(Exception):
+    """``get_nowait`` found nothing."""
+
+
+class MessageQueue(Generic[T]):
+    """A FIFO with one consumer at a time."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[T] = deque()
+        self._waiter: anyio.Event | None = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: T) -> None:
+        """Append ``item`` and wake the consumer; never blocks."""
+        self._items.append(item)
+        if self._waiter is not None:
+            self._waiter.set()
+            self._waiter = None
+
+    def peek(self) -> T:
+        """The oldest item without taking it, or raise :class:`Empty`."""
+        if self._items:
+            return self._items[0]
+        raise Empty
+
+    def get_nowait(self) -> T:
+        """Take the oldest item, or raise :class:`Empty`."""
+        if self._items:
+            return self._items.popleft()
+        raise Empty
+
+    async def get(self, timeout: float | None) -> T:
+        """Take the oldest item, waiting up to ``timeout`` seconds (None: forever).
+
+        Raises:
+            TimeoutError: nothing arrived in time (the caller adds the context).
+        """
+        if self._items:
+            return self._items.popleft()
+        with anyio.fail_after(timeout):
+            while not self._items:
+                waiter = self._waiter = anyio.Event()
+                await waiter.wait()
+        return self._items.popleft()
+
+    async def wait_for_item(self, timeout: float | None) -> bool:
+        """Wait until an item is present without taking it; False on timeout."""
+        if self._items:
+            return True
+        with anyio.move_on_after(timeout):
+            while not self._items:
+                waiter = self._waiter = anyio.Event()
+                await waiter.wait()
+        return bool(self._items)

@@ -1,0 +1,298 @@
+"""The sync client: the async core on a loop thread, called through one blocking portal.
+
+:class:`TestClient` owns one event-loop thread, started on first use and stopped
+by ``close()`` or by leaving ``with``. Every request, WebSocket session and
+lifespan of the client, and whatever the app spawns from them, runs on that one
+loop. The classes here hold no protocol logic: each call forwards to the
+:class:`~asgitest._engine.Engine` or to an :class:`AsyncWebSocketSession`.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+import anyio
+import httpx2
+from anyio.from_thread import BlockingPortal
+
+from ._client import default_headers, make_config, session_timeout
+from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
+from ._engine import Engine
+from ._http import ResponseBody
+from ._scope import websocket_request
+from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, TimeoutTypes
+from ._websocket import AsyncWebSocketSession
+
+__all__ = ["TestClient", "WebSocketSession"]
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """One event loop in a daemon thread, reachable through a blocking portal."""
+
+    def __init__(self, backend: str, backend_options: dict[str, Any] | None, name: str) -> None:
+        self.backend = backend
+        self.backend_options = backend_options or {}
+        self.name = name
+        self._lock = threading.Lock()
+        self._portal: BlockingPortal | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._portal is not None
+
+    def portal(self) -> BlockingPortal:
+        """The portal of the running loop; starts the thread on first use."""
+        portal = self._portal
+        if portal is not None:
+            return portal
+        with self._lock:
+            if self._portal is None:
+                self._start()
+            assert self._portal is not None
+            return self._portal
+
+    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``function(*args)`` on the loop and return its result (one hand-off)."""
+        return self.portal().call(function, *args)
+
+    def _start(self) -> None:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        async def serve() -> None:
+            async with BlockingPortal() as portal:
+                self._portal = portal
+                ready.set()
+                await portal.sleep_until_stopped()
+
+        def main() -> None:
+            try:
+                anyio.run(serve, backend=self.backend, backend_options=self.backend_options)
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                self._portal = None
+                ready.set()
+
+        thread = threading.Thread(target=main, name=self.name, daemon=True)
+        thread.start()
+        ready.wait()
+        if failure:
+            thread.join()
+            raise failure[0]
+        self._thread = thread
+
+    def stop(self) -> None:
+        """Stop the loop and join its thread; a no-op if it is not running."""
+        with self._lock:
+            portal, thread = self._portal, self._thread
+            self._thread = None
+            if portal is None or thread is None:
+                return
+            if threading.current_thread() is thread:  # pragma: no cover - only from a finalizer
+                return
+            portal.call(portal.stop)
+            thread.join()
+
+
+class _SyncBody(httpx2.SyncByteStream):
+    """A response body read from the test thread; chunks the app already sent need no hand-off."""
+
+    def __init__(self, body: ResponseBody, first: bytes, loop: LoopThread) -> None:
+        self._body = body
+        self._first = first
+        self._loop = loop
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._first:
+            yield self._first
+        exchange = self._body.exchange
+        while True:
+            chunk = self._loop.call(exchange.next_chunk)
+            if chunk is None:
+                self._body.ended()
+                return
+            yield chunk
+
+    def close(self) -> None:
+        if not self._body.is_ended:
+            self._loop.call(self._body.aclose)
+
+
+class _SyncTransport(httpx2.BaseTransport):
+    def __init__(self, engine: Engine, loop: LoopThread) -> None:
+        self.engine = engine
+        self.loop = loop
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.read()  # a sync body is produced on the test's thread
+        return self.loop.call(self._handle, request)
+
+    async def _handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.engine.handle(request)
+        body = response.stream
+        if isinstance(body, ResponseBody):
+            ready, complete = body.exchange.take_ready()
+            if complete:
+                body.ended()
+                response.stream = httpx2.ByteStream(ready)
+            else:
+                response.stream = _SyncBody(body, ready, self.loop)
+        return response
+
+
+class WebSocketSession:
+    """The sync face of :class:`~asgitest.AsyncWebSocketSession`: the same methods, blocking."""
+
+    def __init__(self, session: AsyncWebSocketSession, loop: LoopThread) -> None:
+        self._session = session
+        self._loop = loop
+
+    @property
+    def accepted_subprotocol(self) -> str | None:
+        return self._session.accepted_subprotocol
+
+    @property
+    def extra_headers(self) -> list[tuple[bytes, bytes]] | None:
+        return self._session.extra_headers
+
+    def __enter__(self) -> WebSocketSession:
+        self._loop.call(self._session.connect)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._loop.call(self._session.__aexit__, exc_type, exc, traceback)
+
+    def send(self, message: Message) -> None:
+        self._loop.call(self._session.send, message)
+
+    def send_text(self, data: str) -> None:
+        self._loop.call(self._session.send_text, data)
+
+    def send_bytes(self, data: bytes) -> None:
+        self._loop.call(self._session.send_bytes, data)
+
+    def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        self._loop.call(self._session.send_json, data, mode)
+
+    def receive(self, timeout: float | None = None) -> Message:
+        return self._loop.call(self._session.receive, timeout)
+
+    def receive_text(self, timeout: float | None = None) -> str:
+        return self._loop.call(self._session.receive_text, timeout)
+
+    def receive_bytes(self, timeout: float | None = None) -> bytes:
+        return self._loop.call(self._session.receive_bytes, timeout)
+
+    def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        return self._loop.call(self._session.receive_json, mode, timeout)
+
+    def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self._loop.call(self._session.close, code, reason)
+
+
+class TestClient(httpx2.Client):
+    """An ``httpx2.Client`` that runs an ASGI app in-process: a drop-in for Starlette's TestClient.
+
+    The client owns one event loop, in a thread started on first use; every
+    request, WebSocket session and lifespan runs on it, with or without ``with``.
+    ``with TestClient(app) as client`` runs the app's lifespan; leaving it shuts the
+    lifespan down, ends open sessions and stops the loop (the client can be entered
+    again, as Starlette's can). Without ``with`` no lifespan runs; ``close()`` stops
+    the loop for good.
+
+    The arguments are those of :class:`~asgitest.AsyncTestClient`, plus ``backend``
+    ("asyncio" or "trio") and ``backend_options`` for the loop thread.
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        backend: Literal["asyncio", "trio"] = "asyncio",
+        backend_options: dict[str, Any] | None = None,
+        cookies: CookieTypes | None = None,
+        headers: dict[str, str] | None = None,
+        follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        grace_period: float = DEFAULT_GRACE_PERIOD,
+    ) -> None:
+        config = make_config(app, raise_server_exceptions, root_path, client, timeout, grace_period)
+        self.app = config.app
+        self.app_state = config.app_state
+        self._engine = Engine(config)
+        self._loop = LoopThread(backend, backend_options, f"asgitest loop of {config.label}")
+        # The loop thread must not keep the client alive: a client dropped without
+        # close() stops its loop when it is collected.
+        self._finalizer = weakref.finalize(self, self._loop.stop)
+        super().__init__(
+            base_url=base_url,
+            headers=default_headers(headers),
+            transport=_SyncTransport(self._engine, self._loop),
+            follow_redirects=follow_redirects,
+            cookies=cookies,
+            timeout=timeout,
+        )
+
+    def __enter__(self) -> TestClient:
+        try:
+            self._loop.call(self._engine.startup)
+        except BaseException:
+            self._loop.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if not self._loop.running:
+            return
+        try:
+            self._loop.call(self._engine.close)
+        finally:
+            self._loop.stop()
+
+    def close(self) -> None:
+        """End open sessions, shut the lifespan down, stop the loop thread, close the client."""
+        try:
+            self._shutdown()
+        finally:
+            super().close()
+
+    def websocket_connect(
+        self,
+        url: httpx2.URL | str,
+        subprotocols: Sequence[str] | None = None,
+        *,
+        params: QueryParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: CookieTypes | None = None,
+        timeout: TimeoutTypes | object = httpx2.USE_CLIENT_DEFAULT,
+    ) -> WebSocketSession:
+        """A WebSocket session to ``url``; ``with`` performs the handshake (see AsyncTestClient)."""
+        request = websocket_request(self, url, subprotocols, params, headers, cookies)
+        session = self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))
+        return WebSocketSession(session, self._loop)

@@ -1,0 +1,333 @@
+"""WebSocket sessions: the test's side (:class:`AsyncWebSocketSession`) and the app's side.
+
+Messages from the app to the test are queued without bound, so an app that
+broadcasts from a background task never waits for the test. When the test
+closes a session the app receives ``websocket.disconnect`` with the code, gets
+the client's grace period to finish its cleanup, and is cancelled only after
+it. A send on a session the test has closed raises :class:`ClientDisconnected`
+in the app, as a production server raises an ``OSError``; the message names the
+session and the likely cause.
+
+The app is given the ``receive``/``send`` of a small :class:`_AppSide` object
+that the test's session does not hold, so once a session has closed, the only
+references left to that object are the app's; the client's registry watches it
+through a weak reference and reports it if it outlives the client.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx2
+
+from ._config import ClientConfig
+from ._errors import (
+    ASGIProtocolError,
+    ASGITimeoutError,
+    ClientClosedError,
+    ClientDisconnected,
+    WebSocketDenialResponse,
+    WebSocketDisconnect,
+    _StarletteWebSocketDisconnect,
+)
+from ._protocol import WebSocketProtocol, WebSocketState
+from ._queue import MessageQueue
+from ._registry import Registry
+from ._runner import AppTask, spawn
+from ._scope import websocket_scope
+from ._types import Message, Scope
+
+__all__ = ["AsyncWebSocketSession"]
+
+_APP_DONE: Message = {"type": "asgitest.app_done"}
+
+
+class _Connection:
+    """State shared by the two sides of one WebSocket."""
+
+    def __init__(self, scope: Scope, config: ClientConfig, number: int) -> None:
+        self.scope = scope
+        self.config = config
+        path = scope["path"]
+        self.path = path
+        self.where = f"WebSocket {path} (connection #{number} of {config.label})"
+        self.protocol = WebSocketProtocol(self.where)
+        self.to_app: MessageQueue[Message] = MessageQueue()
+        self.to_test: MessageQueue[Message] = MessageQueue()
+        self.connected_sent = False
+        self.closed_by_test: Message | None = None  # the websocket.disconnect delivered to the app
+        self.closed_at = 0.0
+        self.closed_how = ""
+
+    def describe_close(self) -> str:
+        return f"{self.closed_how} {time.monotonic() - self.closed_at:.3f}s ago"
+
+
+class _AppSide:
+    """The app's ``receive`` and ``send``; nothing on the test's side references it."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: _Connection) -> None:
+        self.conn = conn
+
+    async def receive(self) -> Message:
+        conn = self.conn
+        if not conn.connected_sent:
+            conn.connected_sent = True
+            return {"type": "websocket.connect"}
+        if conn.closed_by_test is not None and not len(conn.to_app):
+            return dict(conn.closed_by_test)
+        return await conn.to_app.get(None)
+
+    async def send(self, message: Message) -> None:
+        conn = self.conn
+        if conn.closed_by_test is not None:
+            raise ClientDisconnected(
+                f"the app sent {message.get('type')!r} on {conn.where}, which was {conn.describe_close()}. "
+                "The app probably keeps closed connections (a list or set of sockets, app.state): "
+                "remove a socket from it when receive() returns websocket.disconnect "
+                "(Starlette/FastAPI: raises WebSocketDisconnect)."
+            )
+        conn.protocol.app_sends(message)
+        conn.to_test.put(message)
+
+    async def run(self) -> None:
+        await self.conn.config.app(self.conn.scope, self.receive, self.send)
+
+
+class AsyncWebSocketSession:
+    """A WebSocket session with the app, used as an async context manager.
+
+    Entering performs the handshake: it returns once the app accepted, and raises
+    :class:`WebSocketDisconnect` if the app closed instead, or
+    :class:`WebSocketDenialResponse` if it answered with an HTTP response (or
+    returned without accepting: a server answers 403). Leaving closes the session
+    with code 1000 unless it was closed already, and re-raises what the app raised.
+
+    Every ``receive*`` waits at most ``timeout`` seconds (the client's default when
+    None) and raises :class:`ASGITimeoutError` after it; the session stays usable.
+    """
+
+    accepted_subprotocol: str | None
+    extra_headers: list[tuple[bytes, bytes]] | None
+
+    def __init__(
+        self, request: httpx2.Request, config: ClientConfig, registry: Registry, timeout: float | None
+    ) -> None:
+        self._request = request
+        self._config = config
+        self._registry = registry
+        self._timeout = timeout
+        self._conn: _Connection | None = None
+        self._task: AppTask | None = None
+        self._app_close: Message | None = None  # the close the app sent, or the one a server would send
+        self._test_closed = False
+        self.accepted_subprotocol = None
+        self.extra_headers = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncWebSocketSession:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            await self.close(1000)
+        else:
+            await self.abort("the test left the session with an exception")
+
+    async def connect(self) -> None:
+        """Perform the handshake (see the class docstring)."""
+        if self._conn is not None:
+            raise ClientClosedError("this WebSocket session was already opened; open a new one")
+        scope = websocket_scope(self._request, self._config)
+        conn = self._conn = _Connection(scope, self._config, self._registry.number())
+        app_side = _AppSide(conn)
+        self._task = spawn(conn.where, app_side.run, lambda: conn.to_test.put(_APP_DONE))
+        self._registry.opened(self)
+        self._registry.watch(app_side, conn.path)
+        del app_side
+        try:
+            message = await self._next(self._timeout, "the app to accept the WebSocket")
+        except ASGITimeoutError:
+            await self.abort("the handshake timed out")
+            raise
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.accepted_subprotocol = message.get("subprotocol")
+            headers = message.get("headers")
+            self.extra_headers = None if headers is None else [(bytes(k), bytes(v)) for k, v in headers]
+            return
+        await self._end_app()
+        if kind == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        if kind == "websocket.http.response.start":
+            raise self._denial(message)
+        self._raise_app_error()
+        raise WebSocketDenialResponse(403)  # the app returned without accepting
+
+    def _denial(self, start: Message) -> WebSocketDenialResponse:
+        assert self._conn is not None
+        body = bytearray()
+        while True:
+            try:
+                message = self._conn.to_test.get_nowait()
+            except Exception:  # the app has finished, so every message is queued
+                break
+            if message["type"] != "websocket.http.response.body":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        return WebSocketDenialResponse(start["status"], headers=start.get("headers"), content=bytes(body))
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``.
+
+        Waits for the app to return (up to the grace period, then cancels it) and
+        re-raises the app's exception, if any (a disconnect exception the app lets
+        escape after this close is its normal way out, not an error).
+        """
+        if self._test_closed:
+            return
+        self._mark_closed(code, reason, f"closed by the test with code {code}")
+        await self._end_app()
+        self._raise_app_error()
+
+    async def abort(self, reason: str) -> None:
+        """Close without raising: the client is closing, or the test is already failing."""
+        if not self._test_closed:
+            self._mark_closed(1000, None, reason)
+            await self._end_app()
+
+    def _mark_closed(self, code: int, reason: str | None, how: str) -> None:
+        conn = self._require()
+        self._test_closed = True
+        disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        conn.closed_by_test = disconnect
+        conn.closed_at = time.monotonic()
+        conn.closed_how = how
+        conn.to_app.put(dict(disconnect))
+
+    async def _end_app(self) -> None:
+        assert self._task is not None
+        await self._task.finish(self._config.grace_period)
+        self._registry.ended(self)
+
+    def _raise_app_error(self) -> None:
+        assert self._task is not None
+        error = self._task.exception
+        if error is None or not self._config.raise_server_exceptions:
+            return
+        if self._test_closed and isinstance(error, WebSocketDisconnect | _StarletteWebSocketDisconnect):
+            return
+        if self._test_closed and isinstance(error, ClientDisconnected):
+            return
+        raise error
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def send(self, message: Message) -> None:
+        """Deliver a raw ASGI message to the app's ``receive()``."""
+        conn = self._require()
+        if self._test_closed:
+            raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; open a new session")
+        if self._app_close is not None or conn.protocol.state is WebSocketState.CLOSED:
+            close = self._app_close or {"code": 1000}
+            raise WebSocketDisconnect(close.get("code", 1000), close.get("reason"))
+        conn.to_app.put(message)
+
+    async def send_text(self, data: str) -> None:
+        await self.send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send({"type": "websocket.receive", "bytes": data})
+
+    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if mode == "text":
+            await self.send_text(text)
+        else:
+            await self.send_bytes(text.encode("utf-8"))
+
+    # -- receiving ------------------------------------------------------------------------
+
+    async def receive(self, timeout: float | None = None) -> Message:
+        """The next message the app sent (``websocket.send`` or ``websocket.close``).
+
+        Once the app has closed (or returned, or failed), every further call returns
+        the close again: what a server sends, 1000 after the app's own close, 1006
+        when the app returned without closing, 1011 when it raised and the client
+        does not raise server exceptions.
+        """
+        conn = self._require()
+        if self._app_close is not None:
+            return dict(self._app_close)
+        if self._test_closed:
+            raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; nothing more will arrive")
+        message = await self._next(self._timeout if timeout is None else timeout, "a message from the app")
+        kind = message["type"]
+        if kind == "websocket.close":
+            self._app_close = {
+                "type": "websocket.close",
+                "code": message.get("code", 1000),
+                "reason": message.get("reason") or "",
+            }
+            return dict(self._app_close)
+        if kind == _APP_DONE["type"]:
+            self._raise_app_error()
+            if self._task is not None and self._task.exception is not None:
+                code, reason = 1011, "the app raised an exception"
+            else:
+                code, reason = 1006, "the app returned without closing the WebSocket"
+            self._app_close = {"type": "websocket.close", "code": code, "reason": reason}
+            return dict(self._app_close)
+        return message
+
+    async def _next(self, timeout: float | None, what: str) -> Message:
+        conn = self._require()
+        try:
+            return await conn.to_test.get(timeout)
+        except TimeoutError:
+            state = "finished" if self._task is not None and self._task.finished else "still running"
+            raise ASGITimeoutError(
+                f"{conn.where}: timed out after {timeout}s waiting for {what} (the app task is {state})"
+            ) from None
+
+    async def receive_text(self, timeout: float | None = None) -> str:
+        message = await self._receive_data(timeout)
+        if message.get("text") is None:
+            raise ASGIProtocolError(f"{self._require().where}: expected a text message, got bytes")
+        return str(message["text"])
+
+    async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        message = await self._receive_data(timeout)
+        if message.get("bytes") is None:
+            raise ASGIProtocolError(f"{self._require().where}: expected a bytes message, got text")
+        return bytes(message["bytes"])
+
+    async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        if mode == "text":
+            return json.loads(await self.receive_text(timeout))
+        return json.loads((await self.receive_bytes(timeout)).decode("utf-8"))
+
+    async def _receive_data(self, timeout: float | None) -> Message:
+        message = await self.receive(timeout)
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        return message
+
+    def _require(self) -> _Connection:
+        if self._conn is None:
+            raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
+        return self._conn
