@@ -1,0 +1,277 @@
+"""HTTP through both clients: scope fidelity, bodies, cookies, redirects, errors, background work, timeouts."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+import traceback
+from typing import Any
+
+import anyio
+import pytest
+
+from asgitest import ASGIProtocolError, ASGITimeoutError, ClientDisconnected, Receive, Scope, Send
+
+from .apps import echo_scope, read_body, send_json
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import ExceptionGroup
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_scope_has_every_key_the_spec_lists(make_client: Any) -> None:
+    client = make_client(echo_scope, root_path="/root", client=("10.0.0.1", 1234))
+    response = await client.get("/a%20b/c?x=1&y=2", headers={"X-Custom": "Yes"})
+    await client.aclose()
+    assert response.status_code == 200
+    scope = response.json()["scope"]
+    assert scope["type"] == "http"
+    assert scope["asgi"] == {"version": "3.0", "spec_version": "2.4"}
+    assert scope["http_version"] == "1.1"
+    assert scope["method"] == "GET"
+    assert scope["scheme"] == "http"
+    assert scope["path"] == "/a b/c"
+    assert scope["raw_path"] == "/a%20b/c"
+    assert scope["query_string"] == "x=1&y=2"
+    assert scope["root_path"] == "/root"
+    assert scope["client"] == ["10.0.0.1", 1234]
+    assert scope["server"] == ["testserver", 80]
+    assert scope["state"] == {}
+    headers = dict(scope["headers"])
+    assert headers["host"] == "testserver"
+    assert headers["user-agent"] == "testclient"
+    assert headers["x-custom"] == "Yes"
+    assert all(name == name.lower() for name, _ in scope["headers"])
+    assert set(scope["extensions"]) == {"http.response.debug", "http.response.trailers"}
+
+
+async def test_defaults_match_starlette(make_client: Any) -> None:
+    client = make_client(echo_scope, base_url="https://example.org:8443")
+    scope = (await client.get("/")).json()["scope"]
+    await client.aclose()
+    assert scope["client"] == ["testclient", 50000]
+    assert scope["scheme"] == "https"
+    assert scope["server"] == ["example.org", 8443]
+
+
+async def test_request_body_reaches_the_app(make_client: Any) -> None:
+    client = make_client(echo_scope)
+    payload = b"x" * 65536
+    response = await client.post("/upload", content=payload)
+    json_response = await client.post("/json", json={"a": [1, 2]})
+    await client.aclose()
+    assert response.json()["body"] == payload.decode()
+    assert response.json()["scope"]["method"] == "POST"
+    assert json_response.json()["body"] == '{"a":[1,2]}'
+
+
+async def test_asgi2_apps_work(make_client: Any) -> None:
+    class Legacy:
+        def __init__(self, scope: Scope) -> None:
+            self.scope = scope
+
+        async def __call__(self, receive: Receive, send: Send) -> None:
+            await send_json(send, {"path": self.scope["path"]})
+
+    client = make_client(Legacy)
+    response = await client.get("/legacy")
+    await client.aclose()
+    assert response.json() == {"path": "/legacy"}
+
+
+async def test_cookies_persist_and_redirects_are_followed(make_client: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        if scope["path"] == "/login":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [(b"location", b"/me"), (b"set-cookie", b"session=abc; Path=/")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await send_json(send, {"cookie": headers.get(b"cookie", b"").decode()})
+
+    client = make_client(app)
+    followed = await client.post("/login")
+    again = await client.get("/me")
+    await client.aclose()
+    assert followed.status_code == 200
+    assert followed.json() == {"cookie": "session=abc"}
+    assert [r.status_code for r in followed.history] == [303]
+    assert again.json() == {"cookie": "session=abc"}
+
+    client = make_client(app, follow_redirects=False)
+    not_followed = await client.post("/login")
+    await client.aclose()
+    assert not_followed.status_code == 303
+
+
+async def test_head_response_has_no_body(make_client: Any) -> None:
+    client = make_client(echo_scope)
+    response = await client.head("/")
+    await client.aclose()
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+class Boom(Exception):
+    pass
+
+
+async def failing(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["path"] == "/after-start":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise Boom("after start")
+    if scope["path"] == "/group":
+        raise ExceptionGroup("wrapped", [ExceptionGroup("inner", [Boom("in a group")])])
+    raise Boom("before start")
+
+
+async def test_app_exceptions_are_re_raised_unwrapped(make_client: Any) -> None:
+    client = make_client(failing)
+    with pytest.raises(Boom, match="before start"):
+        await client.get("/")
+    with pytest.raises(Boom, match="in a group"):
+        await client.get("/group")
+    with pytest.raises(Boom, match="after start"):
+        await client.get("/after-start")
+    await client.aclose()
+
+
+async def test_without_raising_server_exceptions_a_failure_is_a_500(make_client: Any) -> None:
+    client = make_client(failing, raise_server_exceptions=False)
+    before = await client.get("/")
+    after = await client.get("/after-start")
+    await client.aclose()
+    assert before.status_code == 500
+    assert after.status_code == 200  # the response had started: the test sees what was sent
+
+
+async def test_an_app_that_returns_without_responding_is_reported(make_client: Any) -> None:
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        return
+
+    client = make_client(silent)
+    with pytest.raises(ASGIProtocolError, match=r"GET /nothing: the app returned without sending 'http.response.start'"):
+        await client.get("/nothing")
+    await client.aclose()
+    client = make_client(silent, raise_server_exceptions=False)
+    assert (await client.get("/nothing")).status_code == 500
+    await client.aclose()
+
+
+async def test_an_app_that_returns_mid_body_is_reported(make_client: Any) -> None:
+    async def truncated(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+
+    client = make_client(truncated)
+    with pytest.raises(ASGIProtocolError, match="returned before completing the response body"):
+        await client.get("/")
+    await client.aclose()
+
+
+def background_work(events: list[str]) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive)
+        await send_json(send, {"ok": True})
+        await anyio.sleep(0.05)  # simulated work after the response
+        events.append("background done")
+        if scope["path"] == "/fail":
+            raise Boom("background task failed")
+
+    return app
+
+
+async def test_a_plain_request_returns_after_the_app_returned(make_client: Any) -> None:
+    events: list[str] = []
+    client = make_client(background_work(events))
+    response = await client.post("/")
+    await client.aclose()
+    assert response.json() == {"ok": True}
+    assert events == ["background done"]
+
+
+async def test_a_background_failure_reaches_the_test_with_its_traceback(make_client: Any) -> None:
+    events: list[str] = []
+    client = make_client(background_work(events))
+    with pytest.raises(Boom, match="background task failed") as caught:
+        await client.post("/fail")
+    await client.aclose()
+    frames = [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+    assert "app" in frames  # the app's own frame is in the traceback
+
+
+def never_responds(seen: list[str]) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive)
+        try:
+            message = await receive()  # waits for the client to go away
+            seen.append(message["type"])
+            await anyio.sleep_forever()
+        finally:
+            seen.append("finished")
+
+    return app
+
+
+async def test_a_response_that_never_starts_times_out_and_disconnects_the_app(make_client: Any) -> None:
+    seen: list[str] = []
+    client = make_client(never_responds(seen), timeout=0.2, grace_period=0.1)
+    started = time.monotonic()
+    with pytest.raises(ASGITimeoutError, match=r"GET /slow: the app did not start a response within 0.2s") as caught:
+        await client.get("/slow")
+    elapsed = time.monotonic() - started
+    await client.aclose()
+    assert isinstance(caught.value, TimeoutError)
+    assert seen == ["http.disconnect", "finished"]
+    assert elapsed < 0.2 + 0.1 + 2  # timeout + grace, with room for a slow machine
+
+
+async def test_a_per_call_timeout_overrides_the_client_default(make_client: Any) -> None:
+    seen: list[str] = []
+    client = make_client(never_responds(seen), timeout=30, grace_period=0)
+    with pytest.raises(ASGITimeoutError, match="within 0.1s"):
+        await client.get("/slow", timeout=0.1)
+    await client.aclose()
+    assert seen[-1] == "finished"
+
+
+async def test_an_app_that_never_returns_after_its_response_times_out(make_client: Any) -> None:
+    async def lingering(scope: Scope, receive: Receive, send: Send) -> None:
+        await send_json(send, {"ok": True})
+        await anyio.sleep_forever()
+
+    client = make_client(lingering, timeout=0.2, grace_period=0)
+    with pytest.raises(ASGITimeoutError, match="waiting for the app to return after the response body"):
+        await client.get("/")
+    await client.aclose()
+
+
+async def test_leaving_a_stream_early_disconnects_the_app(make_client: Any) -> None:
+    seen: list[Any] = []
+
+    async def endless(scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        seen.append((await receive())["type"])
+        try:
+            await send({"type": "http.response.body", "body": b"late", "more_body": True})
+        except ClientDisconnected as exc:
+            seen.append(exc)
+
+    client = make_client(endless)
+    async with client.stream("GET", "/events") as response:
+        assert response.status_code == 200
+        async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+            assert await anext(chunks) == b"first"
+    await client.aclose()
+    assert seen[0] == "http.disconnect"
+    assert isinstance(seen[1], OSError)
+    assert "GET /events" in str(seen[1])
