@@ -157,7 +157,9 @@ async def test_an_app_that_returns_without_responding_is_reported(make_client: A
         return
 
     client = make_client(silent)
-    with pytest.raises(ASGIProtocolError, match=r"GET /nothing: the app returned without sending 'http.response.start'"):
+    with pytest.raises(
+        ASGIProtocolError, match=r"GET /nothing: the app returned without sending 'http.response.start'"
+    ):
         await client.get("/nothing")
     await client.aclose()
     client = make_client(silent, raise_server_exceptions=False)
@@ -236,7 +238,7 @@ async def test_a_response_that_never_starts_times_out_and_disconnects_the_app(ma
 async def test_a_per_call_timeout_overrides_the_client_default(make_client: Any) -> None:
     seen: list[str] = []
     client = make_client(never_responds(seen), timeout=30, grace_period=0)
-    with pytest.raises(ASGITimeoutError, match="within 0.1s"):
+    with pytest.raises(ASGITimeoutError, match=r"within 0\.1s"):
         await client.get("/slow", timeout=0.1)
     await client.aclose()
     assert seen[-1] == "finished"

@@ -15,7 +15,7 @@ import itertools
 import warnings
 import weakref
 from collections import Counter
-from typing import Protocol
+from typing import Any, Protocol
 
 from ._config import ClientConfig
 from ._errors import StaleConnectionWarning
@@ -39,7 +39,7 @@ class Registry:
         self.config = config
         self._numbers = itertools.count(1)
         self._open: dict[Connection, None] = {}
-        self._closed: list[tuple[weakref.ref[object], str]] = []
+        self._closed: list[tuple[weakref.ref[Any], str]] = []
 
     def number(self) -> int:
         """A fresh connection number, for messages."""
@@ -51,9 +51,10 @@ class Registry:
     def ended(self, connection: Connection) -> None:
         self._open.pop(connection, None)
 
-    def watch(self, app_side: object, path: str) -> None:
+    def watch(self, app_side: weakref.ref[Any], path: str) -> None:
         """Remember a closed WebSocket's app-side object, to report it if the app keeps it."""
-        self._closed.append((weakref.ref(app_side), path))
+        if app_side() is not None:
+            self._closed.append((app_side, path))
 
     async def close_all(self) -> None:
         """Abort every connection still open, oldest first."""

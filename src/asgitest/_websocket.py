@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from types import TracebackType
 from typing import Any, Literal
 
@@ -123,6 +124,7 @@ class AsyncWebSocketSession:
         self._registry = registry
         self._timeout = timeout
         self._conn: _Connection | None = None
+        self._app_side: weakref.ref[_AppSide] | None = None
         self._task: AppTask | None = None
         self._app_close: Message | None = None  # the close the app sent, or the one a server would send
         self._test_closed = False
@@ -155,7 +157,7 @@ class AsyncWebSocketSession:
         app_side = _AppSide(conn)
         self._task = spawn(conn.where, app_side.run, lambda: conn.to_test.put(_APP_DONE))
         self._registry.opened(self)
-        self._registry.watch(app_side, conn.path)
+        self._app_side = weakref.ref(app_side)
         del app_side
         try:
             message = await self._next(self._timeout, "the app to accept the WebSocket")
@@ -221,17 +223,25 @@ class AsyncWebSocketSession:
 
     async def _end_app(self) -> None:
         assert self._task is not None
+        assert self._conn is not None
+        assert self._app_side is not None
         await self._task.finish(self._config.grace_period)
         self._registry.ended(self)
+        if self._task.exception is None or self._benign(self._task.exception):
+            # An exception's traceback holds the app's frames, and they hold the app side:
+            # only a clean end says that a reference left afterwards is the app's own.
+            self._registry.watch(self._app_side, self._conn.path)
+
+    def _benign(self, error: BaseException) -> bool:
+        """A disconnect exception the app lets escape after the test closed is its normal way out."""
+        return self._test_closed and isinstance(
+            error, WebSocketDisconnect | _StarletteWebSocketDisconnect | ClientDisconnected
+        )
 
     def _raise_app_error(self) -> None:
         assert self._task is not None
         error = self._task.exception
-        if error is None or not self._config.raise_server_exceptions:
-            return
-        if self._test_closed and isinstance(error, WebSocketDisconnect | _StarletteWebSocketDisconnect):
-            return
-        if self._test_closed and isinstance(error, ClientDisconnected):
+        if error is None or not self._config.raise_server_exceptions or self._benign(error):
             return
         raise error
 

@@ -1,0 +1,210 @@
+"""Client-wide behaviour: one loop, no threads left behind, the broadcast scenario, stale sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+from typing import Any
+
+import anyio
+import pytest
+import starlette.testclient
+import starlette.websockets
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+import asgitest
+from asgitest import Receive, Scope, Send, StaleConnectionWarning, TestClient
+
+from .apps import send_json
+
+pytestmark = pytest.mark.anyio
+
+
+def current_loop() -> object:
+    """An identity for the running event loop, on asyncio or trio."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        import trio
+
+        return trio.lowlevel.current_trio_token()
+
+
+def loop_recorder(seen: list[tuple[str, object, int]]) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append((scope["type"], current_loop(), threading.get_ident()))
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+        elif scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.accept"})
+            await receive()
+        else:
+            await send_json(send, {})
+
+    return app
+
+
+@pytest.mark.parametrize("managed", [True, False], ids=["with", "without-with"])
+async def test_everything_runs_on_one_loop(make_client: Any, flavor: str, managed: bool) -> None:
+    seen: list[tuple[str, object, int]] = []
+    client = make_client(loop_recorder(seen))
+    if managed:
+        await client.__aenter__()
+    for _ in range(3):
+        await client.get("/")
+    async with client.websocket_connect("/ws"):
+        pass
+    async with client.websocket_connect("/ws"):
+        await client.post("/")
+    if managed:
+        await client.__aexit__(None, None, None)
+    else:
+        await client.aclose()
+    kinds = [kind for kind, _, _ in seen]
+    assert kinds.count("http") == 4
+    assert kinds.count("websocket") == 2
+    assert ("lifespan" in kinds) is managed
+    assert len({loop for _, loop, _ in seen}) == 1
+    assert len({thread for _, _, thread in seen}) == 1
+    if flavor == "async":
+        assert seen[0][1] == current_loop()  # the test's own loop
+        assert seen[0][2] == threading.get_ident()
+    else:
+        assert seen[0][2] != threading.get_ident()
+
+
+def test_the_loop_thread_starts_on_first_use_and_stops_on_close() -> None:
+    def loop_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("asgitest loop")]
+
+    client = TestClient(loop_recorder([]))
+    assert loop_threads() == []
+    client.get("/")
+    client.get("/")
+    assert len(loop_threads()) == 1
+    client.close()
+    assert loop_threads() == []
+
+    with TestClient(loop_recorder([])) as managed:
+        managed.get("/")
+        assert len(loop_threads()) == 1
+    assert loop_threads() == []
+
+    forgotten = TestClient(loop_recorder([]))
+    forgotten.get("/")
+    assert len(loop_threads()) == 1
+    del forgotten
+    gc.collect()
+    assert loop_threads() == []
+
+
+def test_the_sync_client_can_be_entered_again_like_starlettes() -> None:
+    seen: list[tuple[str, object, int]] = []
+    client = TestClient(loop_recorder(seen))
+    for _ in range(2):
+        with client:
+            client.get("/")
+    client.close()
+    assert [kind for kind, _, _ in seen] == ["lifespan", "http", "lifespan", "http"]
+
+
+def test_pytest_does_not_collect_the_clients() -> None:
+    assert asgitest.TestClient.__test__ is False
+    assert asgitest.AsyncTestClient.__test__ is False
+
+
+def lobby(*, forget_sockets: bool = False) -> Starlette:
+    """The scenario: sockets kept in a list, a POST broadcasting from a background task."""
+    sockets: list[WebSocket] = []
+
+    async def broadcast(name: str) -> None:
+        for socket in list(sockets):
+            await socket.send_json({"event": "player_joined", "name": name})
+
+    async def join(request: Request) -> JSONResponse:
+        player = await request.json()
+        return JSONResponse({"ok": True}, background=BackgroundTask(broadcast, player["name"]))
+
+    async def play(websocket: WebSocket) -> None:
+        await websocket.accept()
+        sockets.append(websocket)
+        try:
+            while True:
+                if await websocket.receive_text() == "ping":
+                    await websocket.send_text("pong")
+        except starlette.websockets.WebSocketDisconnect:
+            if not forget_sockets:
+                await anyio.sleep(0.01)  # async cleanup, like a real app's deregistration
+                sockets.remove(websocket)
+
+    return Starlette(routes=[Route("/players", join, methods=["POST"]), WebSocketRoute("/ws", play)])
+
+
+async def play_one_round(client: Any, name: str) -> None:
+    async with client.websocket_connect("/ws") as ws:
+        await ws.send_text("ping")
+        assert await ws.receive_text(timeout=2) == "pong"
+        response = await client.post("/players", json={"name": name})
+        assert response.json() == {"ok": True}
+        assert await ws.receive_json(timeout=2) == {"event": "player_joined", "name": name}
+
+
+@pytest.mark.parametrize("managed", [True, False], ids=["with", "without-with"])
+async def test_the_broadcast_scenario_passes_test_after_test(make_client: Any, managed: bool) -> None:
+    app = lobby()
+    for round_number in range(3):  # each round is what one test of a suite does
+        client = make_client(app)
+        if managed:
+            async with client:
+                await play_one_round(client, f"player {round_number}")
+        else:
+            await play_one_round(client, f"player {round_number}")
+            await client.aclose()
+
+
+async def test_an_app_that_keeps_closed_sockets_is_reported(make_client: Any) -> None:
+    app = lobby(forget_sockets=True)
+    client = make_client(app)
+    await play_one_round(client, "first")
+    with pytest.warns(StaleConnectionWarning, match=r"1 closed WebSocket connection\(s\) to /ws"):
+        await client.aclose()
+
+    # The next test fails the way it would under a real server: the app's send to the
+    # stale socket raises an OSError, which Starlette turns into WebSocketDisconnect(1006).
+    client = make_client(app)
+    with pytest.raises(starlette.websockets.WebSocketDisconnect) as caught:
+        await play_one_round(client, "second")
+    assert caught.value.code == 1006
+    with pytest.warns(StaleConnectionWarning):
+        await client.aclose()
+
+
+def test_exceptions_are_catchable_as_starlettes() -> None:
+    assert issubclass(asgitest.WebSocketDisconnect, starlette.websockets.WebSocketDisconnect)
+    assert issubclass(asgitest.WebSocketDenialResponse, starlette.testclient.WebSocketDenialResponse)
+    assert issubclass(asgitest.WebSocketDenialResponse, asgitest.WebSocketDisconnect)
+    assert issubclass(asgitest.ClientDisconnected, OSError)
+    assert issubclass(asgitest.ASGITimeoutError, TimeoutError)
+    for name in ("ASGITimeoutError", "ASGIProtocolError", "ClientDisconnected", "WebSocketDisconnect"):
+        assert issubclass(getattr(asgitest, name), asgitest.ASGITestError)
+    error = asgitest.WebSocketDisconnect(4000, "bye")
+    assert (error.code, error.reason, str(error)) == (4000, "bye", "WebSocket closed with code 4000: bye")
+
+
+def test_the_public_surface_is_exactly_all() -> None:
+    public = {name for name in dir(asgitest) if not name.startswith("_")}
+    assert public == set(asgitest.__all__)
+    for name in asgitest.__all__:
+        value = getattr(asgitest, name)
+        if isinstance(value, type):
+            assert value.__module__ == "asgitest", name

@@ -1,0 +1,126 @@
+"""Lifespan through both clients."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import anyio
+import pytest
+
+from asgitest import ASGIProtocolError, ASGITimeoutError, Receive, Scope, Send
+
+from .apps import send_json
+
+pytestmark = pytest.mark.anyio
+
+
+def stateful(events: list[str]) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            assert (await receive())["type"] == "lifespan.startup"
+            scope["state"]["pool"] = "db-pool"
+            events.append("startup")
+            await send({"type": "lifespan.startup.complete"})
+            assert (await receive())["type"] == "lifespan.shutdown"
+            events.append("shutdown")
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.send", "text": scope["state"].get("pool", "none")})
+            await receive()
+            return
+        scope["state"]["mutated"] = True  # a copy: must not leak into other requests
+        await send_json(send, dict(scope["state"]))
+
+    return app
+
+
+async def test_startup_and_shutdown_run_on_enter_and_exit(make_client: Any) -> None:
+    events: list[str] = []
+    async with make_client(stateful(events)) as client:
+        assert events == ["startup"]
+        assert (await client.get("/")).json() == {"pool": "db-pool", "mutated": True}
+        assert (await client.get("/")).json() == {"pool": "db-pool", "mutated": True}
+        async with client.websocket_connect("/ws") as ws:
+            assert await ws.receive_text() == "db-pool"
+    assert events == ["startup", "shutdown"]
+
+
+async def test_without_the_context_manager_no_lifespan_runs(make_client: Any) -> None:
+    events: list[str] = []
+    client = make_client(stateful(events))
+    assert (await client.get("/")).json() == {"mutated": True}
+    await client.aclose()
+    assert events == []
+
+
+class StartupError(Exception):
+    pass
+
+
+async def test_a_startup_failure_is_raised_with_the_apps_traceback(make_client: Any) -> None:
+    async def broken_startup(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        raise StartupError("cannot reach the database")
+
+    with pytest.raises(StartupError, match="cannot reach the database") as caught:
+        async with make_client(broken_startup):
+            pytest.fail("startup must fail")  # pragma: no cover
+    assert "broken_startup" in [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+
+
+async def test_startup_failed_message_is_raised(make_client: Any) -> None:
+    async def declines(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "missing SECRET_KEY"})
+
+    with pytest.raises(ASGIProtocolError, match="startup failed: missing SECRET_KEY"):
+        async with make_client(declines):
+            pytest.fail("startup must fail")  # pragma: no cover
+
+
+async def test_apps_without_lifespan_support_work(make_client: Any) -> None:
+    async def http_only(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"unsupported scope {scope['type']}")
+        await send_json(send, {"ok": True})
+
+    async with make_client(http_only) as client:
+        assert (await client.get("/")).json() == {"ok": True}
+
+
+async def test_a_hanging_startup_times_out(make_client: Any) -> None:
+    async def hangs(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await anyio.sleep_forever()
+
+    with pytest.raises(ASGITimeoutError, match=r"did not answer lifespan.startup within 0.1s"):
+        async with make_client(hangs, timeout=0.1):
+            pytest.fail("startup must fail")  # pragma: no cover
+
+
+async def test_a_hanging_shutdown_times_out(make_client: Any) -> None:
+    async def hangs_on_shutdown(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await anyio.sleep_forever()
+
+    with pytest.raises(ASGITimeoutError, match=r"did not answer lifespan.shutdown within 0.1s"):
+        async with make_client(hangs_on_shutdown, timeout=0.1):
+            pass
+
+
+async def test_a_shutdown_failure_is_raised(make_client: Any) -> None:
+    async def fails_on_shutdown(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.failed", "message": "could not flush"})
+
+    with pytest.raises(ASGIProtocolError, match="shutdown failed: could not flush"):
+        async with make_client(fails_on_shutdown):
+            pass

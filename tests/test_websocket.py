@@ -1,0 +1,359 @@
+"""WebSocket sessions through both clients."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import pytest
+
+from asgitest import (
+    ASGIProtocolError,
+    ASGITimeoutError,
+    ClientClosedError,
+    ClientDisconnected,
+    Receive,
+    Scope,
+    Send,
+    WebSocketDenialResponse,
+    WebSocketDisconnect,
+)
+
+from .apps import jsonable_scope
+
+pytestmark = pytest.mark.anyio
+
+
+async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """Accepts (with the first offered subprotocol and a header), echoes text and bytes, closes on 'bye'."""
+    assert (await receive())["type"] == "websocket.connect"
+    subprotocols = scope["subprotocols"]
+    await send(
+        {
+            "type": "websocket.accept",
+            "subprotocol": subprotocols[0] if subprotocols else None,
+            "headers": [(b"x-accepted", b"yes")],
+        }
+    )
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == "bye":
+            await send({"type": "websocket.close", "code": 4001, "reason": "see you"})
+            return
+        if message.get("text") == "scope":
+            import json
+
+            await send({"type": "websocket.send", "text": json.dumps(jsonable_scope(scope))})
+        elif message.get("text") is not None:
+            await send({"type": "websocket.send", "text": message["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": message["bytes"]})
+
+
+async def test_text_bytes_and_json_round_trips(make_client: Any) -> None:
+    client = make_client(echo)
+    async with client.websocket_connect("/ws") as ws:
+        await ws.send_text("hello")
+        assert await ws.receive_text() == "hello"
+        await ws.send_bytes(b"\x00\x01")
+        assert await ws.receive_bytes() == b"\x00\x01"
+        await ws.send_json({"a": [1, "é"]})
+        assert await ws.receive_json() == {"a": [1, "é"]}
+        await ws.send_json({"b": 2}, mode="binary")
+        assert await ws.receive_json(mode="binary") == {"b": 2}
+        await ws.send({"type": "websocket.receive", "text": "raw"})
+        assert await ws.receive() == {"type": "websocket.send", "text": "raw"}
+    await client.aclose()
+
+
+async def test_subprotocol_negotiation_and_accept_headers(make_client: Any) -> None:
+    client = make_client(echo)
+    async with client.websocket_connect("/ws", subprotocols=["chat.v2", "chat.v1"]) as ws:
+        assert ws.accepted_subprotocol == "chat.v2"
+        assert ws.extra_headers == [(b"x-accepted", b"yes")]
+    async with client.websocket_connect("/ws") as ws:
+        assert ws.accepted_subprotocol is None
+    await client.aclose()
+
+
+async def test_websocket_scope_fidelity(make_client: Any) -> None:
+    client = make_client(echo, root_path="/api")
+    async with client.websocket_connect("/ws/room%201?token=t", subprotocols=["a", "b"]) as ws:
+        await ws.send_text("scope")
+        scope = await ws.receive_json()
+    await client.aclose()
+    assert scope["type"] == "websocket"
+    assert scope["asgi"]["version"] == "3.0"
+    assert scope["http_version"] == "1.1"
+    assert scope["scheme"] == "ws"
+    assert scope["path"] == "/ws/room 1"
+    assert scope["raw_path"] == "/ws/room%201"
+    assert scope["query_string"] == "token=t"
+    assert scope["root_path"] == "/api"
+    assert scope["client"] == ["testclient", 50000]
+    assert scope["server"] == ["testserver", 80]
+    assert scope["subprotocols"] == ["a", "b"]
+    assert scope["state"] == {}
+    assert "websocket.http.response" in scope["extensions"]
+    headers = dict(scope["headers"])
+    assert headers["upgrade"] == "websocket"
+    assert headers["sec-websocket-version"] == "13"
+
+
+async def test_the_app_closing_with_a_code_and_reason(make_client: Any) -> None:
+    client = make_client(echo)
+    async with client.websocket_connect("/ws") as ws:
+        await ws.send_text("bye")
+        with pytest.raises(WebSocketDisconnect) as caught:
+            await ws.receive_text()
+        assert (caught.value.code, caught.value.reason) == (4001, "see you")
+        # Later calls see the same close, they do not hang.
+        assert await ws.receive() == {"type": "websocket.close", "code": 4001, "reason": "see you"}
+        with pytest.raises(WebSocketDisconnect):
+            await ws.send_text("after close")
+    await client.aclose()
+
+
+async def test_the_test_closing_with_a_code_and_reason(make_client: Any) -> None:
+    received: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        received.append(await receive())
+
+    client = make_client(app)
+    async with client.websocket_connect("/ws") as ws:
+        await ws.close(code=4100, reason="done here")
+        with pytest.raises(ClientClosedError):
+            await ws.send_text("after close")
+    await client.aclose()
+    assert received == [{"type": "websocket.disconnect", "code": 4100, "reason": "done here"}]
+
+
+async def test_closing_before_accept_raises_with_the_code(make_client: Any) -> None:
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.close", "code": 1008, "reason": "policy"})
+
+    client = make_client(refuse)
+    with pytest.raises(WebSocketDisconnect) as caught:
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+    assert (caught.value.code, caught.value.reason) == (1008, "policy")
+
+
+async def test_denial_responses(make_client: Any) -> None:
+    async def deny(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        assert "websocket.http.response" in scope["extensions"]
+        await send(
+            {"type": "websocket.http.response.start", "status": 401, "headers": [(b"content-type", b"text/plain")]}
+        )
+        await send({"type": "websocket.http.response.body", "body": b"no ", "more_body": True})
+        await send({"type": "websocket.http.response.body", "body": b"entry"})
+
+    client = make_client(deny)
+    with pytest.raises(WebSocketDenialResponse) as caught:
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+    assert caught.value.status_code == 401
+    assert caught.value.headers["content-type"] == "text/plain"
+    assert caught.value.text == "no entry"
+    assert isinstance(caught.value, WebSocketDisconnect)
+
+
+async def test_returning_without_accepting_is_a_403_denial(make_client: Any) -> None:
+    async def leave(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+
+    client = make_client(leave)
+    with pytest.raises(WebSocketDenialResponse) as caught:
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+    assert caught.value.status_code == 403
+
+
+async def test_returning_without_closing_is_an_abnormal_close(make_client: Any) -> None:
+    async def hang_up(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "last words"})
+
+    client = make_client(hang_up)
+    async with client.websocket_connect("/ws") as ws:
+        assert await ws.receive_text() == "last words"
+        with pytest.raises(WebSocketDisconnect) as caught:
+            await ws.receive_text()
+        assert caught.value.code == 1006
+    await client.aclose()
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_app_exceptions_surface(make_client: Any) -> None:
+    async def crash(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        if scope["path"] == "/early":
+            raise Boom("before accept")
+        await send({"type": "websocket.accept"})
+        await receive()
+        raise Boom("after a message")
+
+    client = make_client(crash)
+    with pytest.raises(Boom, match="before accept"):
+        async with client.websocket_connect("/early"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    with pytest.raises(Boom, match="after a message"):
+        async with client.websocket_connect("/late") as ws:
+            await ws.send_text("go")
+            await ws.receive_text()
+    await client.aclose()
+
+    client = make_client(crash, raise_server_exceptions=False)
+    async with client.websocket_connect("/late") as ws:
+        await ws.send_text("go")
+        with pytest.raises(WebSocketDisconnect) as caught:
+            await ws.receive_text()
+        assert caught.value.code == 1011
+    await client.aclose()
+
+
+async def test_protocol_violations_are_named(make_client: Any) -> None:
+    async def early_send(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.send", "text": "too early"})
+
+    client = make_client(early_send)
+    with pytest.raises(ASGIProtocolError, match=r"'websocket.send' before 'websocket.accept'"):
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+
+
+async def test_receive_times_out_and_the_session_stays_usable(make_client: Any) -> None:
+    client = make_client(echo, timeout=0.1)
+    async with client.websocket_connect("/ws/quiet") as ws:
+        started = time.monotonic()
+        with pytest.raises(
+            ASGITimeoutError, match=r"WebSocket /ws/quiet .*waiting for a message from the app"
+        ) as caught:
+            await ws.receive_text()
+        assert time.monotonic() - started < 2
+        assert isinstance(caught.value, TimeoutError)
+        with pytest.raises(ASGITimeoutError, match=r"after 0\.05s"):
+            await ws.receive(timeout=0.05)
+        await ws.send_text("still alive")
+        assert await ws.receive_text(timeout=2) == "still alive"
+    await client.aclose()
+
+
+async def test_accept_times_out(make_client: Any) -> None:
+    async def never_accepts(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await anyio.sleep_forever()
+
+    client = make_client(never_accepts, timeout=0.1, grace_period=0)
+    with pytest.raises(ASGITimeoutError, match="waiting for the app to accept the WebSocket"):
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+
+
+async def test_the_app_finishes_its_cleanup_after_a_close(make_client: Any) -> None:
+    cleaned: list[str] = []
+
+    async def slow_cleanup(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        assert message["type"] == "websocket.disconnect"
+        await anyio.sleep(0.05)  # async cleanup, e.g. deregistering from a broker
+        cleaned.append("done")
+
+    client = make_client(slow_cleanup)
+    async with client.websocket_connect("/ws"):
+        pass
+    assert cleaned == ["done"]
+    await client.aclose()
+
+
+async def test_an_app_ignoring_the_close_is_cancelled_after_the_grace_period(make_client: Any) -> None:
+    outcome: list[str] = []
+
+    async def stubborn(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        try:
+            await anyio.sleep_forever()
+        finally:
+            outcome.append("cancelled")
+
+    client = make_client(stubborn, grace_period=0.05)
+    async with client.websocket_connect("/ws"):
+        pass
+    assert outcome == ["cancelled"]
+    await client.aclose()
+
+
+async def test_sending_after_the_test_closed_raises_client_disconnected_in_the_app(make_client: Any) -> None:
+    errors: list[BaseException] = []
+
+    async def late_sender(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()  # the disconnect
+        try:
+            await send({"type": "websocket.send", "text": "anyone there?"})
+        except OSError as exc:
+            # Without its traceback: the app's frames would keep its receive/send alive.
+            errors.append(exc.with_traceback(None))
+
+    client = make_client(late_sender)
+    async with client.websocket_connect("/lobby"):
+        pass
+    await client.aclose()
+    [error] = errors
+    assert isinstance(error, ClientDisconnected)
+    message = str(error)
+    assert "WebSocket /lobby" in message
+    assert "testclient:50000" in message
+    assert "closed by the test with code 1000" in message
+    assert "keeps closed connections" in message
+
+
+async def test_messages_from_a_background_task_are_buffered(make_client: Any) -> None:
+    async def chatty(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        for number in range(500):  # never blocks on the test
+            await send({"type": "websocket.send", "text": str(number)})
+        await receive()
+
+    client = make_client(chatty)
+    async with client.websocket_connect("/ws") as ws:
+        assert [await ws.receive_text() for _ in range(500)] == [str(n) for n in range(500)]
+    await client.aclose()
+
+
+async def test_sessions_left_open_are_closed_with_the_client(make_client: Any) -> None:
+    received: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        received.append((await receive())["type"])
+
+    client = make_client(app)
+    session = client.websocket_connect("/ws")
+    await session.__aenter__()
+    await client.aclose()
+    assert received == ["websocket.disconnect"]
