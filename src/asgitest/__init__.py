@@ -45,8 +45,9 @@ __all__ = [
     "WebSocketSession",
 ]
 
+# Show the public classes as asgitest.X, not asgitest._module.X.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type):
+    if isinstance(_obj, type) and str(getattr(_obj, "__module__", "")).startswith(__name__ + "."):
         _obj.__module__ = __name__
 del _name, _obj

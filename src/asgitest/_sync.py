@@ -188,16 +188,17 @@ class WebSocketSession:
         self._loop.call(self._session.send_json, data, mode)
 
     def receive(self, timeout: float | None = None) -> Message:
-        return self._loop.call(self._session.receive, timeout)
+        message = self._session.receive_nowait()
+        return message if message is not None else self._loop.call(self._session.receive, timeout)
 
     def receive_text(self, timeout: float | None = None) -> str:
-        return self._loop.call(self._session.receive_text, timeout)
+        return self._session.text_of(self.receive(timeout))
 
     def receive_bytes(self, timeout: float | None = None) -> bytes:
-        return self._loop.call(self._session.receive_bytes, timeout)
+        return self._session.bytes_of(self.receive(timeout))
 
     def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
-        return self._loop.call(self._session.receive_json, mode, timeout)
+        return self._session.json_of(self.receive(timeout), mode)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         self._loop.call(self._session.close, code, reason)

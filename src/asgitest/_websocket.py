@@ -22,6 +22,7 @@ import weakref
 from types import TracebackType
 from typing import Any, Literal
 
+import anyio.lowlevel
 import httpx2
 
 from ._config import ClientConfig
@@ -35,7 +36,7 @@ from ._errors import (
     _StarletteWebSocketDisconnect,
 )
 from ._protocol import WebSocketProtocol, WebSocketState
-from ._queue import MessageQueue
+from ._queue import Empty, MessageQueue
 from ._registry import Registry
 from ._runner import AppTask, spawn
 from ._scope import websocket_scope
@@ -256,6 +257,8 @@ class AsyncWebSocketSession:
             close = self._app_close or {"code": 1000}
             raise WebSocketDisconnect(close.get("code", 1000), close.get("reason"))
         conn.to_app.put(message)
+        # Let the app take its turn: a reply sent at once is then waiting for the next receive.
+        await anyio.lowlevel.checkpoint()
 
     async def send_text(self, data: str) -> None:
         await self.send({"type": "websocket.receive", "text": data})
@@ -315,27 +318,56 @@ class AsyncWebSocketSession:
             ) from None
 
     async def receive_text(self, timeout: float | None = None) -> str:
-        message = await self._receive_data(timeout)
-        if message.get("text") is None:
-            raise ASGIProtocolError(f"{self._require().where}: expected a text message, got bytes")
-        return str(message["text"])
+        return self.text_of(await self.receive(timeout))
 
     async def receive_bytes(self, timeout: float | None = None) -> bytes:
-        message = await self._receive_data(timeout)
-        if message.get("bytes") is None:
-            raise ASGIProtocolError(f"{self._require().where}: expected a bytes message, got text")
-        return bytes(message["bytes"])
+        return self.bytes_of(await self.receive(timeout))
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
-        if mode == "text":
-            return json.loads(await self.receive_text(timeout))
-        return json.loads((await self.receive_bytes(timeout)).decode("utf-8"))
+        return self.json_of(await self.receive(timeout), mode)
 
-    async def _receive_data(self, timeout: float | None) -> Message:
-        message = await self.receive(timeout)
+    def receive_nowait(self) -> Message | None:
+        """The next data message if the app has already sent it, else None; never waits.
+
+        Lets the sync session skip the hand-off to the loop when the message is there.
+        Closes and the app's end are left to :meth:`receive`, which interprets them.
+        """
+        conn = self._conn
+        if conn is None or self._app_close is not None or self._test_closed:
+            return None
+        try:
+            message = conn.to_test.peek()
+        except Empty:
+            return None
+        if message["type"] != "websocket.send":
+            return None
+        return conn.to_test.get_nowait()
+
+    def text_of(self, message: Message) -> str:
+        """The text of a received message; raises WebSocketDisconnect for a close."""
+        data = self._data_of(message)
+        if not isinstance(data, str):
+            raise ASGIProtocolError(f"{self._require().where}: expected a text message, got bytes {data!r:.60}")
+        return data
+
+    def bytes_of(self, message: Message) -> bytes:
+        """The bytes of a received message; raises WebSocketDisconnect for a close."""
+        data = self._data_of(message)
+        if isinstance(data, str):
+            raise ASGIProtocolError(f"{self._require().where}: expected a bytes message, got text {data!r:.60}")
+        return bytes(data)
+
+    def json_of(self, message: Message, mode: Literal["text", "binary"] = "text") -> Any:
+        """The decoded JSON of a received text (or, with mode="binary", bytes) message."""
+        if mode == "text":
+            return json.loads(self.text_of(message))
+        return json.loads(self.bytes_of(message).decode("utf-8"))
+
+    def _data_of(self, message: Message) -> str | bytes:
         if message["type"] == "websocket.close":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-        return message
+        text = message.get("text")
+        return text if text is not None else bytes(message["bytes"])
 
     def _require(self) -> _Connection:
         if self._conn is None:
