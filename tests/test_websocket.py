@@ -357,3 +357,23 @@ async def test_sessions_left_open_are_closed_with_the_client(make_client: Any) -
     await session.__aenter__()
     await client.aclose()
     assert received == ["websocket.disconnect"]
+
+
+async def test_an_app_that_resists_cancellation_is_reported_not_waited_for(
+    make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("asgitest._runner.CANCEL_TIMEOUT", 0.1)
+
+    async def resists(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        with anyio.CancelScope(shield=True):
+            await anyio.sleep(0.5)  # a cleanup that outlives the grace period and the cancellation
+
+    client = make_client(resists, grace_period=0.05)
+    started = time.monotonic()
+    with pytest.raises(ASGITimeoutError, match=r"was still running 0\.1s later"):
+        async with client.websocket_connect("/ws"):
+            pass
+    assert time.monotonic() - started < 0.45
+    await client.aclose()

@@ -27,7 +27,10 @@ class Connection(Protocol):
     """What the registry needs of an open connection."""
 
     async def abort(self, reason: str) -> None:
-        """End the connection because the client is closing; never raise."""
+        """End the connection because the client is closing.
+
+        Raises only if the app cannot be stopped (it swallows cancellation).
+        """
 
 
 class Registry:
@@ -57,11 +60,17 @@ class Registry:
             self._closed.append((app_side, path))
 
     async def close_all(self) -> None:
-        """Abort every connection still open, oldest first."""
+        """Abort every connection still open, oldest first; then raise the first failure to stop."""
+        failure: BaseException | None = None
         while self._open:
             connection = next(iter(self._open))
             self._open.pop(connection)
-            await connection.abort("its client was closed")
+            try:
+                await connection.abort("its client was closed")
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def report_stale(self) -> None:
         """Warn once per path about closed WebSockets that the app still references."""

@@ -22,10 +22,15 @@ from typing import Any
 
 import anyio
 
+from ._errors import ASGITimeoutError
+
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["AppTask", "spawn", "unwrap"]
+__all__ = ["CANCEL_TIMEOUT", "AppTask", "spawn", "unwrap"]
+
+#: Seconds a cancelled app task gets to unwind before asgitest gives up on it.
+CANCEL_TIMEOUT = 5.0
 
 
 class AppTask:
@@ -84,11 +89,20 @@ class AppTask:
             self._scope.cancel()
 
     async def finish(self, grace: float) -> bool:
-        """Give the task ``grace`` seconds to return, then cancel it; True if it returned by itself."""
+        """Give the task ``grace`` seconds to return, then cancel it; True if it returned by itself.
+
+        Raises:
+            ASGITimeoutError: the app was still running :data:`CANCEL_TIMEOUT` seconds after
+                it was cancelled (it swallows cancellation).
+        """
         if await self.wait(grace):
             return not self.cancelled
         self.cancel()
-        await self.wait()
+        if not await self.wait(CANCEL_TIMEOUT):
+            raise ASGITimeoutError(
+                f"{self.name}: the app was cancelled after a {grace}s grace period but was still running "
+                f"{CANCEL_TIMEOUT}s later; does it catch the cancellation and carry on?"
+            )
         return False
 
 
