@@ -10,6 +10,7 @@ import httpx2
 
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT, ClientConfig, as_asgi3
 from ._engine import Engine, EngineTransport
+from ._registry import warn_stale
 from ._scope import websocket_request
 from ._types import ASGIApp, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes
 from ._websocket import AsyncWebSocketSession
@@ -114,9 +115,18 @@ class AsyncTestClient(httpx2.AsyncClient):
         traceback: TracebackType | None = None,
     ) -> None:
         try:
-            await self._engine.close()
+            stale = await self._engine.close()
         finally:
             await super().__aexit__(exc_type, exc_value, traceback)
+        warn_stale(stale, stacklevel=2)
+
+    async def aclose(self) -> None:
+        """End open sessions and streams, then close the client (no lifespan runs here)."""
+        try:
+            stale = await self._engine.close()
+        finally:
+            await super().aclose()
+        warn_stale(stale, stacklevel=2)
 
     def websocket_connect(
         self,

@@ -12,7 +12,7 @@ import httpx2
 from ._config import ClientConfig
 from ._http import HTTPExchange
 from ._lifespan import Lifespan
-from ._registry import Registry
+from ._registry import Registry, warn_stale
 from ._websocket import AsyncWebSocketSession
 
 __all__ = ["Engine", "EngineTransport"]
@@ -46,15 +46,20 @@ class Engine:
             self.lifespan = None
             raise
 
-    async def close(self) -> None:
-        """End open connections, shut the lifespan down, then report stale connections."""
+    async def close(self) -> list[str]:
+        """End open connections and shut the lifespan down.
+
+        Returns the warnings about closed WebSockets the app still references, for
+        the client to emit on the test's own thread (see ``warn_stale``).
+        """
         try:
             await self.registry.close_all()
             if self.lifespan is not None:
                 lifespan, self.lifespan = self.lifespan, None
                 await lifespan.shutdown()
         finally:
-            self.registry.report_stale()
+            stale = self.registry.stale()
+        return stale
 
 
 class EngineTransport(httpx2.AsyncBaseTransport):
@@ -67,4 +72,4 @@ class EngineTransport(httpx2.AsyncBaseTransport):
         return await self.engine.handle(request)
 
     async def aclose(self) -> None:
-        await self.engine.close()
+        warn_stale(await self.engine.close(), stacklevel=4)

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from ._config import ClientConfig
 from ._errors import StaleConnectionWarning
 
-__all__ = ["Connection", "Registry"]
+__all__ = ["Connection", "Registry", "warn_stale"]
 
 
 class Connection(Protocol):
@@ -72,20 +72,24 @@ class Registry:
         if failure is not None:
             raise failure
 
-    def report_stale(self) -> None:
-        """Warn once per path about closed WebSockets that the app still references."""
+    def stale(self) -> list[str]:
+        """Messages about closed WebSockets the app still references, one per path; forgets them."""
         if not any(ref() is not None for ref, _ in self._closed):
             self._closed.clear()
-            return
+            return []
         gc.collect()  # only cycles are left to rule out; runs only when something may leak
         stale = Counter(path for ref, path in self._closed if ref() is not None)
         self._closed.clear()
-        for path, count in stale.items():
-            warnings.warn(
-                f"{count} closed WebSocket connection(s) to {path} of {self.config.label} are still "
-                "referenced by the app after the client closed. The app keeps closed connections "
-                "(a list or set of sockets, app.state): the next send to them raises ClientDisconnected. "
-                "Remove a socket from the collection when it disconnects.",
-                StaleConnectionWarning,
-                stacklevel=4,
-            )
+        return [
+            f"{count} closed WebSocket connection(s) to {path} of {self.config.label} are still "
+            "referenced by the app after the client closed. The app keeps closed connections "
+            "(a list or set of sockets, app.state): the next send to them raises ClientDisconnected. "
+            "Remove a socket from the collection when it disconnects."
+            for path, count in stale.items()
+        ]
+
+
+def warn_stale(messages: list[str], stacklevel: int) -> None:
+    """Emit :class:`StaleConnectionWarning` for each message, attributed to the caller's caller."""
+    for message in messages:
+        warnings.warn(message, StaleConnectionWarning, stacklevel=stacklevel + 1)

@@ -23,6 +23,7 @@ from ._client import default_headers, make_config, session_timeout
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
 from ._engine import Engine
 from ._http import ResponseBody
+from ._registry import warn_stale
 from ._scope import websocket_request
 from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, TimeoutTypes
 from ._websocket import AsyncWebSocketSession
@@ -266,22 +267,23 @@ class TestClient(httpx2.Client):
         exc_value: BaseException | None = None,
         traceback: TracebackType | None = None,
     ) -> None:
-        self._shutdown()
+        warn_stale(self._shutdown(), stacklevel=2)
 
-    def _shutdown(self) -> None:
+    def _shutdown(self) -> list[str]:
         if not self._loop.running:
-            return
+            return []
         try:
-            self._loop.call(self._engine.close)
+            return self._loop.call(self._engine.close)
         finally:
             self._loop.stop()
 
     def close(self) -> None:
         """End open sessions, shut the lifespan down, stop the loop thread, close the client."""
         try:
-            self._shutdown()
+            stale = self._shutdown()
         finally:
             super().close()
+        warn_stale(stale, stacklevel=2)
 
     def websocket_connect(
         self,
