@@ -344,6 +344,49 @@ async def test_messages_from_a_background_task_are_buffered(make_client: Any) ->
     await client.aclose()
 
 
+async def test_sends_reach_the_app_in_order_before_a_close(make_client: Any) -> None:
+    received: list[Any] = []
+
+    async def recorder(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                received.append(("closed", message["code"]))
+                return
+            received.append(message.get("text", message.get("bytes")))
+
+    client = make_client(recorder)
+    async with client.websocket_connect("/ws") as ws:
+        for number in range(200):
+            await ws.send_text(str(number))
+        await ws.send_bytes(b"raw")
+        await ws.send_json({"n": 1}, mode="binary")
+        await ws.close(4000)
+    assert received == [*(str(n) for n in range(200)), b"raw", b'{"n":1}', ("closed", 4000)]
+    await client.aclose()
+
+
+async def test_a_receive_waiting_is_woken_by_a_later_message(make_client: Any) -> None:
+    async def delayed(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        await anyio.sleep(0.05)  # simulated work: the test is already waiting
+        await send({"type": "websocket.send", "text": message["text"].upper()})
+        await send({"type": "websocket.close", "code": 4002})
+
+    client = make_client(delayed)
+    async with client.websocket_connect("/ws") as ws:
+        await ws.send_text("late")
+        assert await ws.receive_text(timeout=5) == "LATE"
+        with pytest.raises(WebSocketDisconnect) as caught:
+            await ws.receive_text(timeout=5)
+        assert caught.value.code == 4002
+    await client.aclose()
+
+
 async def test_sessions_left_open_are_closed_with_the_client(make_client: Any) -> None:
     received: list[Any] = []
 

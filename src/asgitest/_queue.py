@@ -3,11 +3,13 @@
 ``put`` never blocks, so an app that broadcasts from a background task is never
 held up by a test that is busy elsewhere; ``get`` waits with a bound. Items can be
 taken without awaiting (``get_nowait``), which lets a caller skip a round trip
-when the message is already there.
+when the message is already there, and a thread other than the loop's can wait
+for one with a plain lock (``wait_from_thread``) instead of a call into the loop.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import Generic, TypeVar
 
@@ -25,11 +27,12 @@ class Empty(Exception):
 class MessageQueue(Generic[T]):
     """A FIFO with one consumer at a time."""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_thread_waiter", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
         self._waiter: anyio.Event | None = None
+        self._thread_waiter: threading.Lock | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -40,6 +43,10 @@ class MessageQueue(Generic[T]):
         if self._waiter is not None:
             self._waiter.set()
             self._waiter = None
+        thread_waiter = self._thread_waiter
+        if thread_waiter is not None:
+            self._thread_waiter = None
+            thread_waiter.release()
 
     def peek(self) -> T:
         """The oldest item without taking it, or raise :class:`Empty`."""
@@ -75,4 +82,21 @@ class MessageQueue(Generic[T]):
             while not self._items:
                 waiter = self._waiter = anyio.Event()
                 await waiter.wait()
+        return bool(self._items)
+
+    def wait_from_thread(self, timeout: float | None) -> bool:
+        """Block the calling thread, not the loop's, until an item is present; False on timeout.
+
+        ``put`` runs on the loop's thread and appends before it looks for a waiter,
+        and this registers its waiter before it looks for items, so one of the two
+        always sees the other.
+        """
+        if self._items:
+            return True
+        waiter = threading.Lock()
+        waiter.acquire()
+        self._thread_waiter = waiter
+        if not self._items:
+            waiter.acquire(timeout=-1 if timeout is None else max(timeout, 0.0))
+        self._thread_waiter = None
         return bool(self._items)

@@ -43,6 +43,7 @@ class LoopThread:
         self._lock = threading.Lock()
         self._portal: BlockingPortal | None = None
         self._thread: threading.Thread | None = None
+        self._soon: Callable[..., object] = _not_running
 
     @property
     def running(self) -> bool:
@@ -63,12 +64,22 @@ class LoopThread:
         """Run ``function(*args)`` on the loop and return its result (one hand-off)."""
         return self.portal().call(function, *args)
 
+    def call_soon(self, function: Callable[..., object], *args: Any) -> None:
+        """Schedule the plain function ``function(*args)`` on the loop and return at once.
+
+        Calls are run in the order they are made, and before any later :meth:`call`
+        from the same thread. ``function`` must not raise.
+        """
+        self.portal()
+        self._soon(function, *args)
+
     def _start(self) -> None:
         ready = threading.Event()
         failure: list[BaseException] = []
 
         async def serve() -> None:
             async with BlockingPortal() as portal:
+                self._soon = _soon_scheduler(self.backend)
                 self._portal = portal
                 ready.set()
                 await portal.sleep_until_stopped()
@@ -101,6 +112,25 @@ class LoopThread:
                 return
             portal.call(portal.stop)
             thread.join()
+
+
+def _not_running(*args: Any) -> None:  # pragma: no cover - call_soon starts the loop first
+    raise RuntimeError("the client's event loop is not running")
+
+
+def _soon_scheduler(backend: str) -> Callable[..., object]:
+    """The running loop's thread-safe "run this callback soon", which anyio does not expose.
+
+    Both schedulers are FIFO queues that a blocking portal's calls go through too,
+    so a callback scheduled here runs before a portal call made after it.
+    """
+    if backend == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    import asyncio
+
+    return asyncio.get_running_loop().call_soon_threadsafe
 
 
 class _SyncBody(httpx2.SyncByteStream):
@@ -177,19 +207,27 @@ class WebSocketSession:
         self._loop.call(self._session.__aexit__, exc_type, exc, traceback)
 
     def send(self, message: Message) -> None:
-        self._loop.call(self._session.send, message)
+        # Checked here, delivered without waiting: the next call on the loop runs after it.
+        self._session.check_send()
+        self._loop.call_soon(self._session.deliver, message)
 
     def send_text(self, data: str) -> None:
-        self._loop.call(self._session.send_text, data)
+        self.send({"type": "websocket.receive", "text": data})
 
     def send_bytes(self, data: bytes) -> None:
-        self._loop.call(self._session.send_bytes, data)
+        self.send({"type": "websocket.receive", "bytes": data})
 
     def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
-        self._loop.call(self._session.send_json, data, mode)
+        self.send(self._session.json_message(data, mode))
 
     def receive(self, timeout: float | None = None) -> Message:
+        # A message the app already sent is taken here; otherwise the test's thread waits
+        # for one without a call into the loop, and only a close or the app's end (which
+        # the session interprets) needs one.
         message = self._session.receive_nowait()
+        if message is None:
+            self._session.wait_from_thread(timeout)
+            message = self._session.receive_nowait()
         return message if message is not None else self._loop.call(self._session.receive, timeout)
 
     def receive_text(self, timeout: float | None = None) -> str:

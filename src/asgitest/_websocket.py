@@ -250,15 +250,27 @@ class AsyncWebSocketSession:
 
     async def send(self, message: Message) -> None:
         """Deliver a raw ASGI message to the app's ``receive()``."""
+        self.check_send()
+        self.deliver(message)
+        # Let the app take its turn: a reply sent at once is then waiting for the next receive.
+        await anyio.lowlevel.checkpoint()
+
+    def check_send(self) -> None:
+        """Raise if a message can no longer be sent: the test or the app has closed the session.
+
+        Only reads state, so the sync session calls it on the test's thread and then
+        hands :meth:`deliver` to the loop without waiting for it.
+        """
         conn = self._require()
         if self._test_closed:
             raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; open a new session")
         if self._app_close is not None or conn.protocol.state is WebSocketState.CLOSED:
             close = self._app_close or {"code": 1000}
             raise WebSocketDisconnect(close.get("code", 1000), close.get("reason"))
-        conn.to_app.put(message)
-        # Let the app take its turn: a reply sent at once is then waiting for the next receive.
-        await anyio.lowlevel.checkpoint()
+
+    def deliver(self, message: Message) -> None:
+        """Queue ``message`` for the app's ``receive()``; never blocks (call on the loop)."""
+        self._require().to_app.put(message)
 
     async def send_text(self, data: str) -> None:
         await self.send({"type": "websocket.receive", "text": data})
@@ -267,11 +279,15 @@ class AsyncWebSocketSession:
         await self.send({"type": "websocket.receive", "bytes": data})
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        await self.send(self.json_message(data, mode))
+
+    @staticmethod
+    def json_message(data: Any, mode: Literal["text", "binary"] = "text") -> Message:
+        """The ``websocket.receive`` message carrying ``data`` as JSON text or UTF-8 bytes."""
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         if mode == "text":
-            await self.send_text(text)
-        else:
-            await self.send_bytes(text.encode("utf-8"))
+            return {"type": "websocket.receive", "text": text}
+        return {"type": "websocket.receive", "bytes": text.encode("utf-8")}
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -312,10 +328,27 @@ class AsyncWebSocketSession:
         try:
             return await conn.to_test.get(timeout)
         except TimeoutError:
-            state = "finished" if self._task is not None and self._task.finished else "still running"
-            raise ASGITimeoutError(
-                f"{conn.where}: timed out after {timeout}s waiting for {what} (the app task is {state})"
-            ) from None
+            raise self._timeout_error(timeout, what) from None
+
+    def _timeout_error(self, timeout: float | None, what: str) -> ASGITimeoutError:
+        conn = self._require()
+        state = "finished" if self._task is not None and self._task.finished else "still running"
+        return ASGITimeoutError(
+            f"{conn.where}: timed out after {timeout}s waiting for {what} (the app task is {state})"
+        )
+
+    def wait_from_thread(self, timeout: float | None = None) -> None:
+        """Block the calling thread (not the loop's) until :meth:`receive` has something to return.
+
+        Lets the sync session wait without a call into the loop; raises the same
+        :class:`ASGITimeoutError` as :meth:`receive` when nothing arrives in time.
+        """
+        conn = self._require()
+        if self._app_close is not None or self._test_closed:
+            return
+        timeout = self._timeout if timeout is None else timeout
+        if not conn.to_test.wait_from_thread(timeout):
+            raise self._timeout_error(timeout, "a message from the app")
 
     async def receive_text(self, timeout: float | None = None) -> str:
         return self.text_of(await self.receive(timeout))
