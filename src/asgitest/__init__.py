@@ -8,6 +8,7 @@
 from ._client import AsyncTestClient
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
 from ._errors import (
+    AppCancelledWarning,
     ASGIProtocolError,
     ASGITestError,
     ASGITestWarning,
@@ -30,6 +31,7 @@ __all__ = [
     "ASGITestError",
     "ASGITestWarning",
     "ASGITimeoutError",
+    "AppCancelledWarning",
     "AsyncTestClient",
     "AsyncWebSocketSession",
     "ClientClosedError",

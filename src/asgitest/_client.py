@@ -10,7 +10,7 @@ import httpx2
 
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT, ClientConfig, as_asgi3
 from ._engine import Engine, EngineTransport
-from ._registry import warn_stale
+from ._registry import emit
 from ._scope import websocket_request
 from ._types import ASGIApp, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes
 from ._websocket import AsyncWebSocketSession
@@ -25,6 +25,7 @@ def make_config(
     client: tuple[str, int],
     timeout: TimeoutTypes,
     grace_period: float,
+    wait_for_app: bool,
 ) -> ClientConfig:
     """The configuration both clients build from their constructor arguments."""
     return ClientConfig(
@@ -34,6 +35,7 @@ def make_config(
         client=client,
         timeout=httpx2.Timeout(timeout).read,
         grace_period=grace_period,
+        wait_for_app=wait_for_app,
     )
 
 
@@ -73,6 +75,11 @@ class AsyncTestClient(httpx2.AsyncClient):
             accept and receive, lifespan); a per-call ``timeout`` overrides it. None
             disables the bound.
         grace_period: seconds an app gets to finish after a disconnect before it is cancelled.
+        wait_for_app: whether reading a response to its end also waits for the app coroutine
+            to return (so its background tasks have run and their exceptions are raised), as
+            Starlette's TestClient does. With False, the body ends with the app's last chunk
+            and the app runs on; :meth:`wait_idle` waits for it. A request can override it
+            with ``extensions={"wait_for_app": ...}``.
     """
 
     __test__ = False
@@ -89,8 +96,9 @@ class AsyncTestClient(httpx2.AsyncClient):
         client: tuple[str, int] = ("testclient", 50000),
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         grace_period: float = DEFAULT_GRACE_PERIOD,
+        wait_for_app: bool = True,
     ) -> None:
-        config = make_config(app, raise_server_exceptions, root_path, client, timeout, grace_period)
+        config = make_config(app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app)
         self.app = config.app
         self.app_state = config.app_state
         self._engine = Engine(config)
@@ -115,18 +123,35 @@ class AsyncTestClient(httpx2.AsyncClient):
         traceback: TracebackType | None = None,
     ) -> None:
         try:
-            stale = await self._engine.close()
+            notices = await self._engine.close()
         finally:
             await super().__aexit__(exc_type, exc_value, traceback)
-        warn_stale(stale, stacklevel=2)
+        self._engine.finish_close(notices, raising=exc_type is not None, stacklevel=2)
 
     async def aclose(self) -> None:
-        """End open sessions and streams, then close the client (no lifespan runs here)."""
+        """End open sessions and streams, then close the client (no lifespan runs here).
+
+        Raises the first exception an app raised after the test stopped reading its
+        response, if nothing observed it (see :meth:`wait_idle`).
+        """
         try:
-            stale = await self._engine.close()
+            notices = await self._engine.close()
         finally:
             await super().aclose()
-        warn_stale(stale, stacklevel=2)
+        self._engine.finish_close(notices, raising=False, stacklevel=2)
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until every app task this client started for HTTP has finished.
+
+        Then re-raise the first exception one of them raised that no read observed
+        (a background task after the response, an app that raised after the test left
+        its stream). ``timeout`` defaults to the client's.
+
+        Raises:
+            ASGITimeoutError: some app task is still running after ``timeout`` seconds.
+        """
+        wait = self._engine.config.timeout if timeout is None else timeout
+        emit(await self._engine.wait_idle(wait), stacklevel=2)
 
     def websocket_connect(
         self,

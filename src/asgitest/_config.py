@@ -29,6 +29,8 @@ class ClientConfig:
     client: tuple[str, int]
     timeout: float | None
     grace_period: float
+    #: Whether a response body ends only once the app coroutine has returned (Starlette's way).
+    wait_for_app: bool = True
     app_state: dict[str, Any] = field(default_factory=dict)
     number: int = field(default_factory=lambda: next(_client_numbers))
 

@@ -12,7 +12,7 @@ import httpx2
 from ._config import ClientConfig
 from ._http import HTTPExchange
 from ._lifespan import Lifespan
-from ._registry import Registry, warn_stale
+from ._registry import Notice, Registry, emit
 from ._websocket import AsyncWebSocketSession
 
 __all__ = ["Engine", "EngineTransport"]
@@ -26,9 +26,12 @@ class Engine:
         self.registry = Registry(config)
         self.lifespan: Lifespan | None = None
 
-    async def handle(self, request: httpx2.Request) -> httpx2.Response:
-        """Run the app for ``request``; return when the response starts (the body streams)."""
-        return await HTTPExchange(request, self.config, self.registry).start()
+    async def handle(self, request: httpx2.Request, *, sync_body: bool = False) -> httpx2.Response:
+        """Run the app for ``request``; return when the response starts (the body streams).
+
+        ``sync_body`` says a streamed request body is a sync iterator (the sync client's).
+        """
+        return await HTTPExchange(request, self.config, self.registry, sync_body=sync_body).start()
 
     def websocket(self, request: httpx2.Request, timeout: float | None) -> AsyncWebSocketSession:
         """A session for the handshake ``request``; it connects when entered."""
@@ -46,11 +49,21 @@ class Engine:
             self.lifespan = None
             raise
 
-    async def close(self) -> list[str]:
+    async def wait_idle(self, timeout: float | None) -> list[Notice]:
+        """Wait until no HTTP app task of the client runs; re-raise what one raised unseen.
+
+        Returns the warnings queued meanwhile, for the client to emit on the test's thread.
+        """
+        await self.registry.wait_idle(timeout)
+        return self.registry.take_notices()
+
+    async def close(self) -> list[Notice]:
         """End open connections and shut the lifespan down.
 
-        Returns the warnings about closed WebSockets the app still references, for
-        the client to emit on the test's own thread (see ``warn_stale``).
+        Returns the warnings to emit on the test's own thread (apps cancelled after
+        their grace period, closed WebSockets the app still references). What an app
+        raised after the test stopped reading stays on the registry, for the client
+        to re-raise when no other exception is in flight.
         """
         try:
             await self.registry.close_all()
@@ -58,8 +71,15 @@ class Engine:
                 lifespan, self.lifespan = self.lifespan, None
                 await lifespan.shutdown()
         finally:
-            stale = self.registry.stale()
-        return stale
+            notices = self.registry.take_notices() + self.registry.stale()
+        return notices
+
+    def finish_close(self, notices: list[Notice], *, raising: bool, stacklevel: int) -> None:
+        """On the test's thread, after :meth:`close`: emit its warnings, then re-raise the
+        first app exception nobody observed, unless ``raising`` (another exception is in flight)."""
+        emit(notices, stacklevel + 1)
+        if not raising:
+            self.registry.raise_unobserved()
 
 
 class EngineTransport(httpx2.AsyncBaseTransport):
@@ -72,4 +92,4 @@ class EngineTransport(httpx2.AsyncBaseTransport):
         return await self.engine.handle(request)
 
     async def aclose(self) -> None:
-        warn_stale(await self.engine.close(), stacklevel=4)
+        """Nothing to do: the client closes its engine itself, before closing the transport."""

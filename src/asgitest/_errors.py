@@ -16,7 +16,9 @@ working::
                                      or session
 
     ASGITestWarning (UserWarning)
-    └── StaleConnectionWarning      the app still holds connections the test closed
+    ├── StaleConnectionWarning      the app still holds connections the test closed
+    └── AppCancelledWarning         the app did not stop within the grace period after
+                                     a disconnect and was cancelled
 
 Starlette is optional: when it is importable, the WebSocket exceptions also derive
 from Starlette's classes, so tests written for ``starlette.testclient`` keep
@@ -34,11 +36,13 @@ __all__ = [
     "ASGITestError",
     "ASGITestWarning",
     "ASGITimeoutError",
+    "AppCancelledWarning",
     "ClientClosedError",
     "ClientDisconnected",
     "StaleConnectionWarning",
     "WebSocketDenialResponse",
     "WebSocketDisconnect",
+    "is_disconnect_exit",
 ]
 
 
@@ -70,6 +74,7 @@ class ClientDisconnected(ASGITestError, OSError):
 if TYPE_CHECKING:
     _StarletteWebSocketDisconnect = Exception
     _StarletteDenial = httpx2.Response
+    _StarletteClientDisconnect = OSError
 else:
     try:
         from starlette.websockets import WebSocketDisconnect as _StarletteWebSocketDisconnect
@@ -79,6 +84,10 @@ else:
         from starlette.testclient import WebSocketDenialResponse as _StarletteDenial
     except ImportError:  # pragma: no cover - exercised only without Starlette
         _StarletteDenial = httpx2.Response
+    try:
+        from starlette.requests import ClientDisconnect as _StarletteClientDisconnect
+    except ImportError:  # pragma: no cover - exercised only without Starlette
+        _StarletteClientDisconnect = ClientDisconnected
 
 
 class WebSocketDisconnect(ASGITestError, _StarletteWebSocketDisconnect):
@@ -128,3 +137,22 @@ class StaleConnectionWarning(ASGITestWarning):
 
     That is the leak that makes a later test fail when the app sends to them.
     """
+
+
+class AppCancelledWarning(ASGITestWarning):
+    """The app did not return within the grace period after the client went away, and was cancelled.
+
+    A production server does not cancel it; an app that streams should stop when
+    ``receive()`` returns ``http.disconnect`` (Starlette: ``request.is_disconnected()``)
+    or when a send raises.
+    """
+
+
+def is_disconnect_exit(error: BaseException) -> bool:
+    """Whether ``error`` is how an app (or its framework) leaves once the client went away.
+
+    ``ClientDisconnected`` (any ``OSError``, as servers raise) and the frameworks'
+    own disconnect exceptions: raised after the test disconnected, they are the
+    app's normal way out, not a failure to report.
+    """
+    return isinstance(error, OSError | WebSocketDisconnect | _StarletteWebSocketDisconnect | _StarletteClientDisconnect)

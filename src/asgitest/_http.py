@@ -2,14 +2,24 @@
 
 The app runs as an app task. :meth:`HTTPExchange.start` returns as soon as the
 app sent ``http.response.start``; the body reaches the test through a queue as
-the app sends it. The body stream ends only once the app coroutine has returned,
-so a test that reads the whole body (every plain ``client.get``) has waited for
-the app's background tasks, as with Starlette's TestClient, and sees their
-exceptions.
+the app sends it. The queue is bounded: once :data:`BODY_BUFFER` bytes wait
+unread, the app's ``send`` waits for the test to read, as a server's socket
+would. By default the body ends only once the app coroutine has returned, so a
+test that reads the whole body (every plain ``client.get``) has waited for the
+app's background tasks, as with Starlette's TestClient, and sees their
+exceptions; with ``wait_for_app=False`` (per client, or per request through the
+``wait_for_app`` request extension) the body ends with the app's last chunk and
+the app keeps running: ``wait_idle()`` waits for it and re-raises what it raised.
+
+The request body reaches the app as it is produced, in ``http.request`` messages
+of at most :data:`REQUEST_CHUNK` bytes; a sync iterator (the sync client's
+generator bodies, file uploads) is advanced in a worker thread, so the app reads
+while the test's generator is still producing.
 
 Leaving a response before its body is complete is a client disconnect: the app's
 ``receive()`` returns ``http.disconnect``, its sends raise ``ClientDisconnected``,
-and it is cancelled if it has not returned within the grace period.
+and it is cancelled, with an :class:`AppCancelledWarning`, if it has not returned
+within the grace period.
 """
 
 from __future__ import annotations
@@ -19,10 +29,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx2
 
 from ._config import ClientConfig
-from ._errors import ASGIProtocolError, ASGITimeoutError, ClientDisconnected
+from ._errors import (
+    AppCancelledWarning,
+    ASGIProtocolError,
+    ASGITimeoutError,
+    ClientDisconnected,
+    is_disconnect_exit,
+)
 from ._protocol import HTTPProtocol, HTTPState
 from ._queue import Empty, MessageQueue
 from ._registry import Registry
@@ -30,7 +47,12 @@ from ._runner import AppTask, spawn
 from ._scope import http_scope
 from ._types import Message
 
-__all__ = ["HTTPExchange", "read_timeout"]
+__all__ = ["BODY_BUFFER", "REQUEST_CHUNK", "HTTPExchange", "RequestBody", "ResponseBody", "read_timeout"]
+
+#: Bytes of response body the app may send ahead of the test's reads before its send waits.
+BODY_BUFFER = 256 * 1024
+#: The largest ``body`` of one ``http.request`` message.
+REQUEST_CHUNK = 64 * 1024
 
 
 class _Marker:
@@ -60,16 +82,86 @@ def read_timeout(request: httpx2.Request, default: float | None) -> float | None
     return default
 
 
+class RequestBody:
+    """The request body as ``http.request`` messages, produced as the app asks for them.
+
+    A body known in full is cut into chunks, the last one with ``more_body=False``.
+    A streamed body gives each chunk as it comes (cut if larger than
+    :data:`REQUEST_CHUNK`) and ends with an empty message, as servers do: the end
+    of a stream is known only once the producer says so. ``sync`` says the stream
+    is a sync iterator (the sync client's), advanced in a worker thread so that the
+    loop (and the app) run on while the test's generator produces.
+    """
+
+    __slots__ = ("_chunks", "_done", "_iterator", "_sync")
+
+    def __init__(self, request: httpx2.Request, *, sync: bool) -> None:
+        stream = request.stream
+        self._done = False
+        self._iterator: Any = None
+        self._chunks: list[bytes] = []
+        if isinstance(stream, httpx2.ByteStream):
+            body = b"".join(stream)
+            self._chunks = [body[offset : offset + REQUEST_CHUNK] for offset in range(0, len(body), REQUEST_CHUNK)]
+            self._chunks.reverse()  # taken from the end
+            self._sync = None
+        else:
+            producer: Any = stream
+            self._sync = sync or not hasattr(producer, "__aiter__")
+            self._iterator = iter(producer) if self._sync else aiter(producer)
+
+    async def next(self) -> Message:
+        """The next ``http.request`` message; the one with ``more_body=False`` is the last."""
+        if self._sync is None:  # known in full
+            body = self._chunks.pop() if self._chunks else b""
+            if not self._chunks:
+                self._done = True
+            return {"type": "http.request", "body": body, "more_body": not self._done}
+        if not self._chunks:
+            chunk = await self._produce()
+            if chunk is None:
+                self._done = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            self._chunks = [chunk[offset : offset + REQUEST_CHUNK] for offset in range(0, len(chunk), REQUEST_CHUNK)]
+            self._chunks.reverse()
+        return {"type": "http.request", "body": self._chunks.pop(), "more_body": True}
+
+    async def _produce(self) -> bytes | None:
+        while True:
+            if self._sync:
+                chunk = await anyio.to_thread.run_sync(next, self._iterator, None, abandon_on_cancel=True)
+            else:
+                chunk = await anext(self._iterator, None)
+            if chunk is None or chunk:  # skip empty chunks: an empty body ends the stream
+                return None if chunk is None else bytes(chunk)
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    async def aclose(self) -> None:
+        """Close an async producer the app stopped reading before its end."""
+        if not self._done and self._sync is False:
+            self._done = True
+            close = getattr(self._iterator, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await close()
+
+
 class HTTPExchange:
     """The state of one request/response, shared by the app side and the test side."""
 
-    def __init__(self, request: httpx2.Request, config: ClientConfig, registry: Registry) -> None:
+    def __init__(
+        self, request: httpx2.Request, config: ClientConfig, registry: Registry, *, sync_body: bool = False
+    ) -> None:
         self.request = request
         self.config = config
         self.registry = registry
         self.where = f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
         self.protocol = HTTPProtocol(self.where)
         self.timeout = read_timeout(request, config.timeout)
+        self.wait_for_app = bool(request.extensions.get("wait_for_app", config.wait_for_app))
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.trailers: list[tuple[bytes, bytes]] = []
@@ -80,29 +172,25 @@ class HTTPExchange:
         self.disconnected_at: float | None = None
         self.disconnect_reason = ""
         self.task: AppTask | None = None
-        self._request_body: AsyncIterator[bytes] | None = None
-        self._lookahead: bytes | None = None
-        self._request_done = False
+        self._sync_body = sync_body
+        self._request_body: RequestBody | None = None
         self._body_ended = False
+        self._buffered = 0  # body bytes queued and not yet taken by the test
+        self._space: anyio.Event | None = None  # set when the test takes body bytes
+        self._orphaned = False  # the test will read no more: the app's outcome goes to the registry
+        self._cancel_reported = False
 
     # -- the app's side -------------------------------------------------------------------
 
     async def receive(self) -> Message:
-        if not self._request_done and self.disconnected_at is None:
-            return await self._next_request_message()
-        if self.disconnected_at is None and not self.complete_event.is_set():
-            await self.complete_event.wait()
+        if self.disconnected_at is None:
+            if self._request_body is None:
+                self._request_body = RequestBody(self.request, sync=self._sync_body)
+            if not self._request_body.done:
+                return await self._request_body.next()
+            if not self.complete_event.is_set():
+                await self.complete_event.wait()
         return {"type": "http.disconnect"}
-
-    async def _next_request_message(self) -> Message:
-        if self._request_body is None:
-            self._request_body = aiter(self.request.stream)  # type: ignore[arg-type]
-            self._lookahead = await anext(self._request_body, None)
-        chunk = self._lookahead or b""
-        self._lookahead = await anext(self._request_body, None)
-        more = self._lookahead is not None
-        self._request_done = not more
-        return {"type": "http.request", "body": bytes(chunk), "more_body": more}
 
     async def send(self, message: Message) -> None:
         if self.disconnected_at is not None:
@@ -116,10 +204,13 @@ class HTTPExchange:
             chunk = message.get("body", b"")
             if chunk and self.request.method != "HEAD":
                 self.body.put(bytes(chunk))
+                self._buffered += len(chunk)
             if self.protocol.state is not HTTPState.BODY:
                 self.body.put(_BODY_END)
                 if self.protocol.state is HTTPState.DONE:
                     self.complete_event.set()
+            else:
+                await self._wait_for_space()
         elif kind == "http.response.start":
             self.status = message["status"]
             self.headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", ())]
@@ -131,12 +222,54 @@ class HTTPExchange:
         else:  # http.response.debug
             self.debug = dict(message.get("info", {}))
 
+    async def _wait_for_space(self) -> None:
+        """Backpressure: hold the app while too much of its body waits unread (or until a disconnect)."""
+        while self._buffered > BODY_BUFFER and self.disconnected_at is None:
+            space = self._space = anyio.Event()
+            await space.wait()
+
+    def _taken(self, chunk: bytes) -> bytes:
+        self._buffered -= len(chunk)
+        if self._space is not None and self._buffered <= BODY_BUFFER:
+            self._space.set()
+            self._space = None
+        return chunk
+
     async def _run_app(self) -> None:
-        await self.config.app(http_scope(self.request, self.config), self.receive, self.send)
+        try:
+            await self.config.app(http_scope(self.request, self.config), self.receive, self.send)
+        finally:
+            if self._request_body is not None:
+                await self._request_body.aclose()
 
     def _app_done(self) -> None:
+        assert self.task is not None
+        self.registry.finished(self.task)
         self.head_event.set()
         self.body.put(_APP_DONE)
+        if self._orphaned:
+            self.registry.ended(self)
+            self._report_unobserved()
+
+    def _report_unobserved(self) -> None:
+        """The app finished after the test stopped reading: keep its exception for wait_idle/close."""
+        assert self.task is not None
+        error = self.task.exception
+        if error is None or not self.config.raise_server_exceptions:
+            return
+        if self.disconnected_at is not None and is_disconnect_exit(error):
+            return
+        self.registry.unobserved(error)
+
+    def _orphan(self) -> None:
+        """The test reads no more of this exchange; what the app still does is the registry's."""
+        if self._orphaned:
+            return
+        self._orphaned = True
+        assert self.task is not None
+        if self.task.finished:
+            self.registry.ended(self)
+            self._report_unobserved()
 
     # -- the test's side ------------------------------------------------------------------
 
@@ -149,14 +282,19 @@ class HTTPExchange:
                 raises server exceptions; otherwise the response is a 500.
         """
         self.task = spawn(self.where, self._run_app, self._app_done)
+        self.registry.started(self.task)
         self.registry.opened(self)
-        with anyio.move_on_after(self.timeout):
-            await self.head_event.wait()
+        try:
+            with anyio.move_on_after(self.timeout):
+                await self.head_event.wait()
+        except anyio.get_cancelled_exc_class():
+            self._disconnect_in_background("the task awaiting the response was cancelled")
+            raise
         if not self.head_event.is_set():
-            await self.disconnect("no response in time")
+            outcome = await self.disconnect("no response in time", warn=False)
             raise ASGITimeoutError(
                 f"{self.where}: the app did not start a response within {self.timeout}s "
-                f"({self.config.label}); it was sent http.disconnect and cancelled"
+                f"({self.config.label}); {outcome}"
             )
         if self.protocol.state is HTTPState.START:  # the app finished without responding
             self.registry.ended(self)
@@ -178,6 +316,7 @@ class HTTPExchange:
 
     def _raise_app_error(self, *, before_response: bool) -> None:
         assert self.task is not None
+        self._orphaned = True  # the test observes the app's outcome here; nothing is left to report
         error = self.task.exception
         if error is not None and self.config.raise_server_exceptions:
             raise error
@@ -187,18 +326,21 @@ class HTTPExchange:
             )
 
     async def next_chunk(self) -> bytes | None:
-        """The next body chunk; None once the body is complete and the app has returned."""
+        """The next body chunk; None once the body is complete (and, by default, the app has returned)."""
         item = await self._get()
         if item is _BODY_END:
             self._body_ended = True
+            if not self.wait_for_app:
+                self._orphan()
+                return None
             item = await self._get()
         if isinstance(item, bytes):
-            return item
+            return self._taken(item)
         self._end()
         return None
 
     def take_ready(self) -> tuple[bytes, bool]:
-        """The body chunks queued already, and whether the app has returned too.
+        """The body chunks queued already, and whether the response is over.
 
         Lets a caller on another thread skip a round trip when the app has already
         done its part; when it returns True the exchange is over (and raised what the
@@ -211,9 +353,12 @@ class HTTPExchange:
             except Empty:
                 return b"".join(chunks), False
             if isinstance(item, bytes):
-                chunks.append(item)
+                chunks.append(self._taken(item))
             elif item is _BODY_END:
                 self._body_ended = True
+                if not self.wait_for_app:
+                    self._orphan()
+                    return b"".join(chunks), True
             else:
                 self._end()
                 return b"".join(chunks), True
@@ -232,25 +377,93 @@ class HTTPExchange:
         try:
             return await self.body.get(self.timeout)
         except TimeoutError:
-            await self.disconnect(f"timed out waiting for {waiting_for}")
+            outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
             raise ASGITimeoutError(
                 f"{self.where}: timed out after {self.timeout}s waiting for {waiting_for} "
-                f"({self.config.label}); the app was sent http.disconnect and cancelled"
+                f"({self.config.label}); {outcome}"
             ) from None
 
-    async def disconnect(self, reason: str) -> None:
-        """The client goes away: deliver http.disconnect, then cancel the app after the grace period."""
-        self.registry.ended(self)
-        if self.task is None or self.task.finished:
-            return
+    def _mark_disconnected(self, reason: str) -> None:
         if self.disconnected_at is None:
             self.disconnected_at = time.monotonic()
             self.disconnect_reason = reason
             self.complete_event.set()  # wakes a receive() waiting for the response to complete
-        await self.task.finish(self.config.grace_period)
+            if self._space is not None:  # and a send waiting for the test to read
+                self._space.set()
+                self._space = None
+        self._orphan()
+
+    async def disconnect(self, reason: str, *, warn: bool = True) -> str:
+        """The client goes away: deliver ``http.disconnect``; cancel the app after the grace period.
+
+        Returns what became of the app, for messages. If the app had to be cancelled
+        and ``warn`` is true, an :class:`AppCancelledWarning` is queued on the registry
+        for the test's thread (a timeout error says it itself).
+        """
+        if self.task is None or self.task.finished:
+            self._orphan()
+            return "the app had already returned"
+        self._mark_disconnected(reason)
+        try:
+            cancelled = await self._settle(warn=warn)
+        except anyio.get_cancelled_exc_class():
+            self._disconnect_in_background(reason)
+            raise
+        if cancelled:
+            return (
+                f"the app was sent http.disconnect and, still running after the "
+                f"{self.config.grace_period}s grace period, cancelled"
+            )
+        return "the app was sent http.disconnect and returned"
+
+    async def _settle(self, *, warn: bool) -> bool:
+        """Give the disconnected app its grace period; True if it had to be cancelled."""
+        assert self.task is not None
+        if await self.task.finish(self.config.grace_period):
+            return False
+        if warn and not self._cancel_reported:
+            self._cancel_reported = True
+            self.registry.notice(
+                AppCancelledWarning,
+                f"{self.where} ({self.config.label}): the app was still running "
+                f"{self.config.grace_period}s after the client disconnected ({self.disconnect_reason}) "
+                "and was cancelled. A server would let it run on: stop when receive() returns "
+                "http.disconnect (Starlette: await request.is_disconnected()) or when a send raises.",
+            )
+        return True
+
+    def _disconnect_in_background(self, reason: str) -> None:
+        """Disconnect without waiting: the task that would wait is being cancelled."""
+        self._mark_disconnected(reason)
+        assert self.task is not None
+        if self.task.finished:
+            return
+
+        async def settle() -> None:
+            try:
+                await self._settle(warn=True)
+            except ASGITimeoutError as exc:  # the app swallows cancellation
+                self.registry.unobserved(exc)
+
+        spawn(f"{self.where} (disconnect)", settle)
 
     async def abort(self, reason: str) -> None:
-        await self.disconnect(reason)
+        """The client closes: an app still sending is disconnected; one whose response is
+        complete (background work) gets the client's timeout to return, as a server's
+        graceful shutdown would give it, then it is cancelled with a warning."""
+        if self.protocol.state is not HTTPState.DONE:
+            await self.disconnect(reason)
+            return
+        assert self.task is not None
+        self._orphan()
+        if not await self.task.wait(self.config.timeout):
+            self.task.cancel()
+            self.registry.notice(
+                AppCancelledWarning,
+                f"{self.where} ({self.config.label}): the app was still running {self.config.timeout}s "
+                f"after its response was complete, when {reason}, and was cancelled.",
+            )
+            await self.task.finish(0)
 
 
 class ResponseBody(httpx2.AsyncByteStream):
@@ -276,7 +489,14 @@ class ResponseBody(httpx2.AsyncByteStream):
         """Record that the body was read to its end elsewhere (by the sync client)."""
         self._ended = True
 
-    async def aclose(self) -> None:
+    async def disconnect(self) -> None:
+        """Leave the response: a disconnect if its body was not read to the end."""
         if not self._ended:
             self._ended = True
             await self.exchange.disconnect("the test closed the response before its end")
+
+    async def aclose(self) -> None:
+        from ._registry import emit
+
+        await self.disconnect()
+        emit(self.exchange.registry.take_notices(), stacklevel=2)

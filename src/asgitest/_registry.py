@@ -1,26 +1,40 @@
-"""The connections of one client: numbering, closing what is left open, stale references.
+"""What one client must account for: open connections, running app tasks, what to report.
 
 A connection is anything with an app task that the client must end when it
-closes (an HTTP exchange whose body is still being read, a WebSocket session).
+closes (an HTTP exchange whose app is still running, a WebSocket session).
 After a WebSocket closes, the registry keeps a weak reference to the object
 whose ``receive``/``send`` the app was given. If the app still holds that object
 once the client is closed (a module-level list of sockets, ``app.state``), the
 registry reports it: that is the reference that makes a later test fail.
+
+Two things happen on the loop but must reach the test on its own thread, at the
+next call into the client: *notices* (warnings, emitted by :func:`emit`) and
+*unobserved errors* (what an app raised after the test stopped reading its
+response; :meth:`Registry.wait_idle` and the client's close re-raise them).
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
+import math
 import warnings
 import weakref
 from collections import Counter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
 
 from ._config import ClientConfig
-from ._errors import StaleConnectionWarning
+from ._errors import ASGITimeoutError, StaleConnectionWarning
 
-__all__ = ["Connection", "Registry", "warn_stale"]
+if TYPE_CHECKING:
+    from ._runner import AppTask
+
+__all__ = ["Connection", "Notice", "Registry", "emit"]
+
+#: A warning to emit on the test's thread: its category and message.
+Notice = tuple[type[Warning], str]
 
 
 class Connection(Protocol):
@@ -36,13 +50,16 @@ class Connection(Protocol):
 class Registry:
     """Tracks one client's open connections and the closed ones the app may still hold."""
 
-    __slots__ = ("_closed", "_numbers", "_open", "config")
+    __slots__ = ("_closed", "_errors", "_notices", "_numbers", "_open", "_tasks", "config")
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
         self._numbers = itertools.count(1)
         self._open: dict[Connection, None] = {}
         self._closed: list[tuple[weakref.ref[Any], str]] = []
+        self._tasks: dict[AppTask, None] = {}
+        self._notices: list[Notice] = []
+        self._errors: list[BaseException] = []
 
     def number(self) -> int:
         """A fresh connection number, for messages."""
@@ -53,6 +70,49 @@ class Registry:
 
     def ended(self, connection: Connection) -> None:
         self._open.pop(connection, None)
+
+    def started(self, task: AppTask) -> None:
+        """Count ``task`` among the app tasks :meth:`wait_idle` waits for."""
+        self._tasks[task] = None
+
+    def finished(self, task: AppTask) -> None:
+        self._tasks.pop(task, None)
+
+    def notice(self, category: type[Warning], message: str) -> None:
+        """Queue a warning for the test's thread (see :meth:`take_notices`)."""
+        self._notices.append((category, message))
+
+    def take_notices(self) -> list[Notice]:
+        notices, self._notices = self._notices, []
+        return notices
+
+    def unobserved(self, error: BaseException) -> None:
+        """Keep an app's exception that no read of the test will see, to re-raise it later."""
+        self._errors.append(error)
+
+    def raise_unobserved(self) -> None:
+        """Re-raise the first exception kept by :meth:`unobserved` (and forget the rest)."""
+        errors, self._errors = self._errors, []
+        if errors:
+            raise errors[0]
+
+    async def wait_idle(self, timeout: float | None) -> None:
+        """Wait until every HTTP app task of the client has finished, then re-raise the first
+        exception one of them raised that the test has not seen.
+
+        Raises:
+            ASGITimeoutError: some are still running after ``timeout`` seconds (they keep running).
+        """
+        with anyio.move_on_after(math.inf if timeout is None else timeout):
+            while self._tasks:
+                await next(iter(self._tasks)).wait()
+        if self._tasks:
+            running = ", ".join(task.name for task in self._tasks)
+            raise ASGITimeoutError(
+                f"{self.config.label}: timed out after {timeout}s waiting for the app to be idle; "
+                f"still running: {running}"
+            )
+        self.raise_unobserved()
 
     def watch(self, app_side: weakref.ref[Any], path: str) -> None:
         """Remember a closed WebSocket's app-side object, to report it if the app keeps it."""
@@ -72,8 +132,8 @@ class Registry:
         if failure is not None:
             raise failure
 
-    def stale(self) -> list[str]:
-        """Messages about closed WebSockets the app still references, one per path; forgets them."""
+    def stale(self) -> list[Notice]:
+        """Warnings about closed WebSockets the app still references, one per path; forgets them."""
         if not any(ref() is not None for ref, _ in self._closed):
             self._closed.clear()
             return []
@@ -81,15 +141,18 @@ class Registry:
         stale = Counter(path for ref, path in self._closed if ref() is not None)
         self._closed.clear()
         return [
-            f"{count} closed WebSocket connection(s) to {path} of {self.config.label} are still "
-            "referenced by the app after the client closed. The app keeps closed connections "
-            "(a list or set of sockets, app.state): the next send to them raises ClientDisconnected. "
-            "Remove a socket from the collection when it disconnects."
+            (
+                StaleConnectionWarning,
+                f"{count} closed WebSocket connection(s) to {path} of {self.config.label} are still "
+                "referenced by the app after the client closed. The app keeps closed connections "
+                "(a list or set of sockets, app.state): the next send to them raises ClientDisconnected. "
+                "Remove a socket from the collection when it disconnects.",
+            )
             for path, count in stale.items()
         ]
 
 
-def warn_stale(messages: list[str], stacklevel: int) -> None:
-    """Emit :class:`StaleConnectionWarning` for each message, attributed to the caller's caller."""
-    for message in messages:
-        warnings.warn(message, StaleConnectionWarning, stacklevel=stacklevel + 1)
+def emit(notices: list[Notice], stacklevel: int) -> None:
+    """Emit each notice as a warning on the calling thread, attributed to the caller's caller."""
+    for category, message in notices:
+        warnings.warn(message, category, stacklevel=stacklevel + 1)

@@ -23,7 +23,7 @@ from ._client import default_headers, make_config, session_timeout
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
 from ._engine import Engine
 from ._http import ResponseBody
-from ._registry import warn_stale
+from ._registry import Notice, emit
 from ._scope import websocket_request
 from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, TimeoutTypes
 from ._websocket import AsyncWebSocketSession
@@ -154,7 +154,8 @@ class _SyncBody(httpx2.SyncByteStream):
 
     def close(self) -> None:
         if not self._body.is_ended:
-            self._loop.call(self._body.aclose)
+            self._loop.call(self._body.disconnect)
+            emit(self._body.exchange.registry.take_notices(), stacklevel=2)
 
 
 class _SyncTransport(httpx2.BaseTransport):
@@ -163,11 +164,10 @@ class _SyncTransport(httpx2.BaseTransport):
         self.loop = loop
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        request.read()  # a sync body is produced on the test's thread
         return self.loop.call(self._handle, request)
 
     async def _handle(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self.engine.handle(request)
+        response = await self.engine.handle(request, sync_body=True)
         body = response.stream
         if isinstance(body, ResponseBody):
             ready, complete = body.exchange.take_ready()
@@ -273,8 +273,9 @@ class TestClient(httpx2.Client):
         client: tuple[str, int] = ("testclient", 50000),
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         grace_period: float = DEFAULT_GRACE_PERIOD,
+        wait_for_app: bool = True,
     ) -> None:
-        config = make_config(app, raise_server_exceptions, root_path, client, timeout, grace_period)
+        config = make_config(app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app)
         self.app = config.app
         self.app_state = config.app_state
         self._engine = Engine(config)
@@ -305,9 +306,9 @@ class TestClient(httpx2.Client):
         exc_value: BaseException | None = None,
         traceback: TracebackType | None = None,
     ) -> None:
-        warn_stale(self._shutdown(), stacklevel=2)
+        self._engine.finish_close(self._shutdown(), raising=exc_type is not None, stacklevel=2)
 
-    def _shutdown(self) -> list[str]:
+    def _shutdown(self) -> list[Notice]:
         if not self._loop.running:
             return []
         try:
@@ -318,10 +319,19 @@ class TestClient(httpx2.Client):
     def close(self) -> None:
         """End open sessions, shut the lifespan down, stop the loop thread, close the client."""
         try:
-            stale = self._shutdown()
+            notices = self._shutdown()
         finally:
             super().close()
-        warn_stale(stale, stacklevel=2)
+        self._engine.finish_close(notices, raising=False, stacklevel=2)
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until every app task this client started for HTTP has finished (see
+        :meth:`AsyncTestClient.wait_idle <asgitest.AsyncTestClient.wait_idle>`)."""
+        if not self._loop.running:
+            self._engine.registry.raise_unobserved()
+            return
+        wait = self._engine.config.timeout if timeout is None else timeout
+        emit(self._loop.call(self._engine.wait_idle, wait), stacklevel=2)
 
     def websocket_connect(
         self,

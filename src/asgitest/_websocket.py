@@ -33,7 +33,7 @@ from ._errors import (
     ClientDisconnected,
     WebSocketDenialResponse,
     WebSocketDisconnect,
-    _StarletteWebSocketDisconnect,
+    is_disconnect_exit,
 )
 from ._protocol import WebSocketProtocol, WebSocketState
 from ._queue import Empty, MessageQueue
@@ -235,9 +235,7 @@ class AsyncWebSocketSession:
 
     def _benign(self, error: BaseException) -> bool:
         """A disconnect exception the app lets escape after the test closed is its normal way out."""
-        return self._test_closed and isinstance(
-            error, WebSocketDisconnect | _StarletteWebSocketDisconnect | ClientDisconnected
-        )
+        return self._test_closed and is_disconnect_exit(error)
 
     def _raise_app_error(self) -> None:
         assert self._task is not None
