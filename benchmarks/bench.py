@@ -5,14 +5,17 @@ Contenders:
 * ``asgitest``: ``asgitest.TestClient`` (sync, entered with ``with``);
 * ``starlette``: ``starlette.testclient.TestClient`` (sync, entered with ``with``);
 * ``asgitest-async``: ``asgitest.AsyncTestClient`` on an asyncio loop;
+* ``httpx2-asgi``: ``httpx2.AsyncClient`` over ``httpx2.ASGITransport`` on an
+  asyncio loop (``sse`` only; it buffers the whole body before returning);
 * ``direct``: the ASGI app called directly with hand-made ``receive``/``send``
   (async, on an asyncio loop): the floor any client adds its overhead to.
 
 Each scenario opens every contender, warms it up (which also sizes its rounds),
 then runs the rounds interleaved (the order rotates each round) and reports the
 median ops/s. ``asgitest`` is compared to ``starlette``, ``asgitest-async`` to
-``direct``. Async contenders each own an asyncio loop that runs only while they
-are measured, as ``asyncio.run`` would run them.
+``direct`` (and to ``httpx2-asgi`` where it runs). Async contenders each own an
+asyncio loop that runs only while they are measured, as ``asyncio.run`` would
+run them.
 
 Usage: ``python benchmarks/bench.py [--quick] [--rounds N] [--only SCENARIO ...] [--cpu N]``
 """
@@ -33,10 +36,11 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any, Protocol
 
+import httpx2
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient as StarletteTestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -50,9 +54,16 @@ AsyncOp = Callable[[int], Awaitable[None]]
 UPLOAD_SIZE = 64 * 1024
 UPLOAD_BODY = b"x" * UPLOAD_SIZE
 BROADCAST_SOCKETS = 20
+SSE_EVENTS = 1000
 
 
 # -- the app ---------------------------------------------------------------------------------
+
+
+async def event_stream() -> AsyncIterator[str]:
+    """The ``/events`` body: ``SSE_EVENTS`` server-sent events, one per chunk."""
+    for i in range(SSE_EVENTS):
+        yield f"data: {i}\n\n"
 
 
 def make_app() -> Starlette:
@@ -73,6 +84,9 @@ def make_app() -> Starlette:
     async def broadcast(request: Request) -> Response:
         text = (await request.body()).decode()
         return JSONResponse({"sockets": len(sockets)}, background=BackgroundTask(send_all, text))
+
+    async def events(request: Request) -> Response:
+        return StreamingResponse(event_stream(), media_type="text/event-stream")
 
     async def echo(websocket: WebSocket) -> None:
         await websocket.accept()
@@ -101,6 +115,7 @@ def make_app() -> Starlette:
             Route("/json", hello),
             Route("/upload", upload, methods=["POST"]),
             Route("/broadcast", broadcast, methods=["POST"]),
+            Route("/events", events),
             WebSocketRoute("/echo", echo),
             WebSocketRoute("/room", room),
         ],
@@ -174,6 +189,21 @@ def sync_broadcast(make_client: SyncClientFactory) -> Iterator[SyncOp]:
 
 
 @contextlib.contextmanager
+def sync_sse(make_client: SyncClientFactory) -> Iterator[SyncOp]:
+    with make_client(make_app()) as client:
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                count = 0
+                with client.sse("/events") as source:
+                    for _event in source:
+                        count += 1
+                assert count == SSE_EVENTS, count
+
+        yield run
+
+
+@contextlib.contextmanager
 def sync_lifecycle(make_client: SyncClientFactory) -> Iterator[SyncOp]:
     app = make_app()
 
@@ -243,6 +273,25 @@ async def async_broadcast() -> AsyncIterator[AsyncOp]:
     check_no_sockets_left(app)
 
 
+async def read_events(client: httpx2.AsyncClient) -> None:
+    count = 0
+    async with client.sse("/events") as source:
+        async for _event in source:
+            count += 1
+    assert count == SSE_EVENTS, count
+
+
+@contextlib.asynccontextmanager
+async def async_sse() -> AsyncIterator[AsyncOp]:
+    async with asgitest.AsyncTestClient(make_app()) as client:
+
+        async def run(n: int) -> None:
+            for _ in range(n):
+                await read_events(client)
+
+        yield run
+
+
 @contextlib.asynccontextmanager
 async def async_lifecycle() -> AsyncIterator[AsyncOp]:
     app = make_app()
@@ -253,6 +302,21 @@ async def async_lifecycle() -> AsyncIterator[AsyncOp]:
                 assert (await client.get("/json")).status_code == 200
 
     yield run
+
+
+# -- httpx2.AsyncClient over httpx2.ASGITransport (sse only) ------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def httpx2_asgi_sse() -> AsyncIterator[AsyncOp]:
+    transport = httpx2.ASGITransport(app=make_app())
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+        async def run(n: int) -> None:
+            for _ in range(n):
+                await read_events(client)
+
+        yield run
 
 
 # -- direct: the app called with hand-made receive/send -----------------------------------------
@@ -415,6 +479,20 @@ async def direct_broadcast() -> AsyncIterator[AsyncOp]:
 
 
 @contextlib.asynccontextmanager
+async def direct_sse() -> AsyncIterator[AsyncOp]:
+    app = make_app()
+
+    async def run(n: int) -> None:
+        for _ in range(n):
+            status, body = await direct_request(app, "GET", "/events")
+            assert status == 200
+            count = sum(1 for event in body.split(b"\n\n") if event.startswith(b"data:"))
+            assert count == SSE_EVENTS, count
+
+    yield run
+
+
+@contextlib.asynccontextmanager
 async def direct_lifecycle() -> AsyncIterator[AsyncOp]:
     app = make_app()
 
@@ -548,16 +626,25 @@ SCENARIOS = [
         lambda: [*sync_pair(sync_broadcast), *async_pair(async_broadcast, direct_broadcast)],
     ),
     Scenario(
+        "sse",
+        f"read {SSE_EVENTS} server-sent events from one streamed response",
+        lambda: [
+            *sync_pair(sync_sse),
+            *async_pair(async_sse, direct_sse),
+            AsyncContender("httpx2-asgi", httpx2_asgi_sse),
+        ],
+    ),
+    Scenario(
         "lifecycle",
         "new client, enter (lifespan), one GET, exit",
         lambda: [*sync_pair(sync_lifecycle), *async_pair(async_lifecycle, direct_lifecycle)],
     ),
 ]
 
-#: Each ratio row: (contender, baseline).
-RATIOS = {"asgitest": "starlette", "asgitest-async": "direct"}
+#: Each contender's baselines, shown in the ratio column of its row when they ran in its scenario.
+RATIOS = {"asgitest": ["starlette"], "asgitest-async": ["direct", "httpx2-asgi"]}
 #: Display order within a scenario.
-ORDER = ["asgitest", "starlette", "asgitest-async", "direct"]
+ORDER = ["asgitest", "starlette", "asgitest-async", "httpx2-asgi", "direct"]
 
 
 @dataclass
@@ -620,10 +707,10 @@ def measure(scenario: Scenario, settings: Settings) -> list[Result]:
 
 
 def ratio_text(result: Result, by_name: dict[str, Result]) -> str:
-    baseline = RATIOS.get(result.contender)
-    if baseline is None or baseline not in by_name:
-        return "(baseline)" if result.contender in RATIOS.values() else ""
-    return f"{result.median / by_name[baseline].median:.2f}x vs {baseline}"
+    baselines = [b for b in RATIOS.get(result.contender, []) if b in by_name]
+    if not baselines:
+        return "(baseline)" if any(result.contender in bs for bs in RATIOS.values()) else ""
+    return ", ".join(f"{result.median / by_name[b].median:.2f}x vs {b}" for b in baselines)
 
 
 def print_header(settings: Settings) -> None:

@@ -23,7 +23,7 @@ from asgitest import AsyncTestClient, TestClient
 from asgitest._types import ASGIApp
 
 # Calls that return a context manager without doing I/O: build it here, enter it in a thread.
-_CONTEXT_FACTORIES = {"websocket_connect", "stream"}
+_CONTEXT_FACTORIES = {"websocket_connect", "stream", "sse"}
 
 
 class SyncAdapter:

@@ -25,7 +25,6 @@ within the grace period.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -178,7 +177,7 @@ class HTTPExchange:
         self._buffered = 0  # body bytes queued and not yet taken by the test
         self._space: anyio.Event | None = None  # set when the test takes body bytes
         self._orphaned = False  # the test will read no more: the app's outcome goes to the registry
-        self._cancel_reported = False
+        self._cancel_notice: str | None = None  # what to warn if asgitest cancels the app
 
     # -- the app's side -------------------------------------------------------------------
 
@@ -247,6 +246,9 @@ class HTTPExchange:
         self.registry.finished(self.task)
         self.head_event.set()
         self.body.put(_APP_DONE)
+        if self.task.cancelled and self._cancel_notice is not None:
+            # Queued before anything that waited for the app resumes, so no later call misses it.
+            self.registry.notice(AppCancelledWarning, self._cancel_notice)
         if self._orphaned:
             self.registry.ended(self)
             self._report_unobserved()
@@ -326,7 +328,12 @@ class HTTPExchange:
             )
 
     async def next_chunk(self) -> bytes | None:
-        """The next body chunk; None once the body is complete (and, by default, the app has returned)."""
+        """The body bytes sent since the last read (waiting for some if there are none).
+
+        Chunks the app sent while the test was not reading arrive joined, as they
+        would from a socket. None once the body is complete (and, by default, once
+        the app has returned).
+        """
         item = await self._get()
         if item is _BODY_END:
             self._body_ended = True
@@ -334,24 +341,35 @@ class HTTPExchange:
                 self._orphan()
                 return None
             item = await self._get()
-        if isinstance(item, bytes):
+        if not isinstance(item, bytes):
+            self._end()
+            return None
+        if not self.body or not isinstance(self.body.peek(), bytes):
             return self._taken(item)
-        self._end()
-        return None
+        chunks = [item]
+        while self.body and isinstance(self.body.peek(), bytes):
+            chunks.append(self.body.get_nowait())  # type: ignore[arg-type]
+        return self._taken(b"".join(chunks))
 
     def take_ready(self) -> tuple[bytes, bool]:
-        """The body chunks queued already, and whether the response is over.
+        """The whole body, if the app has already sent all of it; else nothing.
 
-        Lets a caller on another thread skip a round trip when the app has already
-        done its part; when it returns True the exchange is over (and raised what the
-        app raised, as :meth:`next_chunk` would).
+        Lets a caller on another thread skip round trips when the app has already
+        done its part. Nothing is taken from a response still in progress, so that
+        its body stays bounded by :data:`BODY_BUFFER` (a streaming read takes it chunk
+        by chunk). A failure of the app is left in the queue, for the read that
+        observes it (:meth:`next_chunk`) to raise. Returns the body and True when the
+        response is over.
         """
+        try:
+            last = self.body.peek_last()
+        except Empty:
+            return b"", False
+        if not (last is _APP_DONE or (last is _BODY_END and not self.wait_for_app)) or self._failed():
+            return b"", False
         chunks: list[bytes] = []
         while True:
-            try:
-                item = self.body.get_nowait()
-            except Empty:
-                return b"".join(chunks), False
+            item = self.body.get_nowait()
             if isinstance(item, bytes):
                 chunks.append(self._taken(item))
             elif item is _BODY_END:
@@ -362,6 +380,13 @@ class HTTPExchange:
             else:
                 self._end()
                 return b"".join(chunks), True
+
+    def _failed(self) -> bool:
+        """Whether :meth:`_end` would raise."""
+        assert self.task is not None
+        if not self.config.raise_server_exceptions:
+            return False
+        return self.task.exception is not None or self.protocol.state is not HTTPState.DONE
 
     def _end(self) -> None:
         """The app has returned: the exchange is over; raise what the app did wrong, if anything."""
@@ -419,18 +444,14 @@ class HTTPExchange:
     async def _settle(self, *, warn: bool) -> bool:
         """Give the disconnected app its grace period; True if it had to be cancelled."""
         assert self.task is not None
-        if await self.task.finish(self.config.grace_period):
-            return False
-        if warn and not self._cancel_reported:
-            self._cancel_reported = True
-            self.registry.notice(
-                AppCancelledWarning,
+        if warn:
+            self._cancel_notice = (
                 f"{self.where} ({self.config.label}): the app was still running "
                 f"{self.config.grace_period}s after the client disconnected ({self.disconnect_reason}) "
                 "and was cancelled. A server would let it run on: stop when receive() returns "
-                "http.disconnect (Starlette: await request.is_disconnected()) or when a send raises.",
+                "http.disconnect (Starlette: await request.is_disconnected()) or when a send raises."
             )
-        return True
+        return not await self.task.finish(self.config.grace_period)
 
     def _disconnect_in_background(self, reason: str) -> None:
         """Disconnect without waiting: the task that would wait is being cancelled."""
@@ -457,11 +478,9 @@ class HTTPExchange:
         assert self.task is not None
         self._orphan()
         if not await self.task.wait(self.config.timeout):
-            self.task.cancel()
-            self.registry.notice(
-                AppCancelledWarning,
+            self._cancel_notice = (
                 f"{self.where} ({self.config.label}): the app was still running {self.config.timeout}s "
-                f"after its response was complete, when {reason}, and was cancelled.",
+                f"after its response was complete, when {reason}, and was cancelled."
             )
             await self.task.finish(0)
 
@@ -473,13 +492,18 @@ class ResponseBody(httpx2.AsyncByteStream):
         self.exchange = exchange
         self._ended = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while not self._ended:
+    def __aiter__(self) -> ResponseBody:
+        # An iterator object, not an async generator: one abandoned half-way needs no
+        # finalizer (trio warns about every unexhausted async generator it collects).
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self._ended:
             chunk = await self.exchange.next_chunk()
-            if chunk is None:
-                self._ended = True
-                return
-            yield chunk
+            if chunk is not None:
+                return chunk
+            self._ended = True
+        raise StopAsyncIteration
 
     @property
     def is_ended(self) -> bool:

@@ -54,6 +54,12 @@ class MessageQueue(Generic[T]):
             return self._items[0]
         raise Empty
 
+    def peek_last(self) -> T:
+        """The newest item without taking it, or raise :class:`Empty`."""
+        if self._items:
+            return self._items[-1]
+        raise Empty
+
     def get_nowait(self) -> T:
         """Take the oldest item, or raise :class:`Empty`."""
         if self._items:
