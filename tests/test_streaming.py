@@ -299,6 +299,29 @@ async def test_a_streamed_request_body_reaches_the_app_while_the_test_produces_i
     ]
 
 
+async def test_a_failing_body_producer_fails_the_request_and_disconnects_the_app(make_client: Any, flavor: str) -> None:
+    seen: list[Any] = []
+
+    async def reader(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(await receive())
+        seen.append(await receive())
+
+    def sync_body() -> Iterator[bytes]:
+        yield b"first"
+        raise OSError("the upload source broke")
+
+    async def async_body() -> AsyncIterator[bytes]:
+        yield b"first"
+        raise OSError("the upload source broke")
+
+    client = make_client(reader)
+    with pytest.raises(OSError, match="the upload source broke") as caught:
+        await client.post("/upload", content=sync_body() if flavor == "sync" else async_body())
+    await client.aclose()
+    assert seen == [{"type": "http.request", "body": b"first", "more_body": True}, {"type": "http.disconnect"}]
+    assert "_body" in [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)][-1]
+
+
 async def test_a_large_body_reaches_the_app_in_chunks(make_client: Any) -> None:
     messages: list[Message] = []
     client = make_client(recording_app(messages, threading.Event()))

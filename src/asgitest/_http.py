@@ -173,6 +173,8 @@ class HTTPExchange:
         self.task: AppTask | None = None
         self._sync_body = sync_body
         self._request_body: RequestBody | None = None
+        #: What the test's request body iterator raised; re-raised to the test.
+        self.producer_error: Exception | None = None
         self._body_ended = False
         self._buffered = 0  # body bytes queued and not yet taken by the test
         self._space: anyio.Event | None = None  # set when the test takes body bytes
@@ -186,7 +188,12 @@ class HTTPExchange:
             if self._request_body is None:
                 self._request_body = RequestBody(self.request, sync=self._sync_body)
             if not self._request_body.done:
-                return await self._request_body.next()
+                try:
+                    return await self._request_body.next()
+                except Exception as exc:  # the test's body producer failed: the client goes away
+                    self.producer_error = exc
+                    self._mark_disconnected(f"the request body's producer raised {type(exc).__name__}")
+                    self.head_event.set()  # wakes the test, to raise it
             if not self.complete_event.is_set():
                 await self.complete_event.wait()
         return {"type": "http.disconnect"}
@@ -292,6 +299,9 @@ class HTTPExchange:
         except anyio.get_cancelled_exc_class():
             self._disconnect_in_background("the task awaiting the response was cancelled")
             raise
+        if self.producer_error is not None:
+            await self.disconnect(self.disconnect_reason)
+            raise self.producer_error
         if not self.head_event.is_set():
             outcome = await self.disconnect("no response in time", warn=False)
             raise ASGITimeoutError(
