@@ -482,6 +482,22 @@ async def test_an_exception_nobody_waited_for_is_raised_at_close(make_client: An
         await client.aclose()
 
 
+async def test_an_app_failing_after_the_test_left_its_stream_is_not_lost(make_client: Any) -> None:
+    async def fails_on_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive)
+        await start(send)
+        await chunk(send, b"one")
+        assert (await receive())["type"] == "http.disconnect"
+        raise RuntimeError("cleanup after the disconnect failed")
+
+    client = make_client(fails_on_disconnect)
+    async with client.stream("GET", "/feed") as response:
+        assert await first(response.aiter_bytes(), 1) == [b"one"]
+    with pytest.raises(RuntimeError, match="cleanup after the disconnect failed"):
+        await client.wait_idle()
+    await client.aclose()  # raised once, at the first call that could
+
+
 async def test_wait_idle_with_nothing_running_returns(make_client: Any) -> None:
     client = make_client(background_app([]))
     await client.wait_idle()
