@@ -1,4 +1,8 @@
-"""The sans-IO protocol core, driven directly: no event loop, no client."""
+"""The sans-IO protocol core, driven directly: no event loop, no client.
+
+Every rule of the table in ``asgitest._protocol._rules`` has at least one violation
+here, and the test that the table and this list agree keeps it that way.
+"""
 
 from __future__ import annotations
 
@@ -8,122 +12,251 @@ import pytest
 
 from asgitest import ASGIProtocolError
 from asgitest._protocol import (
+    RELAXED,
+    RULES,
     HTTPProtocol,
     HTTPState,
     LifespanProtocol,
     LifespanState,
+    Transcript,
     WebSocketProtocol,
     WebSocketState,
 )
+from asgitest._protocol._checks import Checker
 
-START = {"type": "http.response.start", "status": 200, "headers": [(b"a", b"b")]}
+START = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+BODY = {"type": "http.response.body", "body": b"x"}
+ACCEPT = {"type": "websocket.accept"}
+DENY = {"type": "websocket.http.response.start", "status": 403}
+RETURN = "the app returns"
+STARTUP = ("server", "lifespan.startup")
+SHUTDOWN = ("server", "lifespan.shutdown")
+STARTED = {"type": "lifespan.startup.complete"}
+
+
+def head(status: int = 200, *headers: tuple[Any, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "http.response.start", "status": status, "headers": list(headers), **extra}
+
+
+#: (rule, scope, steps): each step is a message the app sends, RETURN, or a lifespan event the server sends.
+VIOLATIONS: list[tuple[str, str, list[Any]]] = [
+    ("message-dict", "http", ["http.response.start"]),
+    ("message-dict", "websocket", [None]),
+    ("message-type", "http", [{"status": 200}]),
+    ("message-type", "lifespan", [STARTUP, {"type": 1}]),
+    ("http-unknown-type", "http", [{"type": "http.response.strat"}]),
+    ("http-unknown-type", "http", [START, {"type": "websocket.send", "text": "x"}]),
+    ("http-start-first", "http", [BODY]),
+    ("http-start-once", "http", [START, START]),
+    ("http-status-int", "http", [head("200")]),  # type: ignore[arg-type]
+    ("http-status-int", "http", [head(True)]),
+    ("http-status-range", "http", [head(99)]),
+    ("http-status-range", "http", [head(600)]),
+    ("http-status-range", "http", [head(101)]),
+    ("http-body-bytes", "http", [START, {"type": "http.response.body", "body": "text"}]),
+    ("http-more-body-bool", "http", [START, {"type": "http.response.body", "body": b"x", "more_body": 1}]),
+    ("http-trailers-bool", "http", [head(200, trailers="yes")]),
+    ("http-no-body-status", "http", [head(204), BODY]),
+    ("http-no-body-status", "http", [head(304), BODY]),
+    ("http-content-length", "http", [head(200, (b"content-length", b"1")), {**BODY, "body": b"xy"}]),
+    ("http-content-length", "http", [head(200, (b"Content-Length", b"5")), BODY]),
+    ("http-content-length", "http", [head(200, (b"content-length", b"lots")), BODY]),
+    ("http-trailers-announced", "http", [START, BODY, {"type": "http.response.trailers", "headers": []}]),
+    (
+        "http-trailers-after-body",
+        "http",
+        [head(200, trailers=True), {**BODY, "more_body": True}, {"type": "http.response.trailers"}],
+    ),
+    ("http-after-complete", "http", [START, BODY, BODY]),
+    ("http-after-complete", "http", [START, BODY, {"type": "http.response.debug", "info": {}}]),
+    ("http-after-complete", "http", [head(200, trailers=True), BODY, BODY]),
+    ("http-response-started", "http", [RETURN]),
+    ("http-response-complete", "http", [START, {**BODY, "more_body": True}, RETURN]),
+    ("http-response-complete", "http", [head(200, trailers=True), BODY, RETURN]),
+    ("headers-iterable", "http", [head(200, headers=3)]),
+    ("headers-iterable", "http", [{**START, "headers": b"content-type: text/plain"}]),
+    ("header-pair", "http", [{**START, "headers": [(b"a", b"b", b"c")]}]),
+    ("header-pair", "websocket", [{"type": "websocket.accept", "headers": [(b"a",)]}]),
+    ("header-pair", "http", [{**START, "headers": [b"ab"]}]),
+    ("header-bytes", "http", [head(200, ("content-type", "text/plain"))]),
+    ("header-bytes", "http", [head(200, (b"x-count", 3))]),
+    ("header-name-token", "http", [head(200, (b"bad name", b"v"))]),
+    ("header-name-token", "http", [head(200, (b"", b"v"))]),
+    ("header-name-token", "websocket", [{"type": "websocket.accept", "headers": [(b"a:b", b"v")]}]),
+    ("header-value-safe", "http", [head(200, (b"location", b"/a\r\nset-cookie: x=1"))]),
+    (
+        "header-value-safe",
+        "http",
+        [head(200, trailers=True), BODY, {"type": "http.response.trailers", "headers": [(b"x", b"\0")]}],
+    ),
+    ("ws-unknown-type", "websocket", [{"type": "websocket.receive", "text": "x"}]),
+    ("ws-unknown-type", "websocket", [ACCEPT, {"type": "http.response.start", "status": 200}]),
+    ("ws-accept-once", "websocket", [ACCEPT, ACCEPT]),
+    ("ws-send-after-accept", "websocket", [{"type": "websocket.send", "text": "x"}]),
+    ("ws-after-close", "websocket", [ACCEPT, {"type": "websocket.close"}, {"type": "websocket.send", "text": "x"}]),
+    ("ws-after-close", "websocket", [{"type": "websocket.close"}, ACCEPT]),
+    ("ws-after-close", "websocket", [DENY, {"type": "websocket.http.response.body"}, DENY]),
+    ("ws-send-one-payload", "websocket", [ACCEPT, {"type": "websocket.send"}]),
+    ("ws-send-one-payload", "websocket", [ACCEPT, {"type": "websocket.send", "text": "a", "bytes": b"b"}]),
+    ("ws-text-str", "websocket", [ACCEPT, {"type": "websocket.send", "text": b"a"}]),
+    ("ws-bytes-bytes", "websocket", [ACCEPT, {"type": "websocket.send", "bytes": "a"}]),
+    ("ws-subprotocol-str", "websocket", [{"type": "websocket.accept", "subprotocol": 1}]),
+    ("ws-subprotocol-offered", "websocket", [{"type": "websocket.accept", "subprotocol": "graphql-ws"}]),
+    ("ws-close-code-int", "websocket", [{"type": "websocket.close", "code": "1000"}]),
+    ("ws-close-code-range", "websocket", [ACCEPT, {"type": "websocket.close", "code": 1006}]),
+    ("ws-close-code-range", "websocket", [ACCEPT, {"type": "websocket.close", "code": 5000}]),
+    ("ws-close-code-range", "websocket", [ACCEPT, {"type": "websocket.close", "code": 999}]),
+    ("ws-close-reason-str", "websocket", [{"type": "websocket.close", "reason": 5}]),
+    ("ws-close-reason-length", "websocket", [ACCEPT, {"type": "websocket.close", "reason": "é" * 62}]),
+    ("ws-denial-in-handshake", "websocket", [ACCEPT, DENY]),
+    ("ws-denial-in-handshake", "websocket", [DENY, ACCEPT]),
+    ("ws-denial-in-handshake", "websocket", [DENY, {"type": "websocket.send", "text": "x"}]),
+    ("ws-denial-in-handshake", "websocket", [DENY, {"type": "websocket.close"}]),
+    ("ws-denial-start-first", "websocket", [{"type": "websocket.http.response.body", "body": b""}]),
+    ("ws-denial-status-int", "websocket", [{**DENY, "status": "403"}]),
+    ("ws-denial-body-bytes", "websocket", [DENY, {"type": "websocket.http.response.body", "body": 1}]),
+    ("lifespan-unknown-type", "lifespan", [STARTUP, {"type": "lifespan.startup"}]),
+    ("lifespan-answer-startup", "lifespan", [STARTUP, {"type": "lifespan.shutdown.complete"}]),
+    ("lifespan-answer-shutdown", "lifespan", [STARTUP, STARTED, SHUTDOWN, {"type": "lifespan.startup.failed"}]),
+    ("lifespan-unasked", "lifespan", [STARTED]),
+    ("lifespan-unasked", "lifespan", [STARTUP, STARTED, STARTED]),
+    ("lifespan-message-str", "lifespan", [STARTUP, {"type": "lifespan.startup.failed", "message": 3}]),
+    ("lifespan-unanswered", "lifespan", [STARTUP, RETURN]),
+    ("lifespan-unanswered", "lifespan", [STARTUP, STARTED, SHUTDOWN, RETURN]),
+]
+
+
+def machine(scope: str, *, strict: bool = True) -> Checker:
+    if scope == "http":
+        return HTTPProtocol("GET /x", strict=strict)
+    if scope == "websocket":
+        return WebSocketProtocol("WebSocket /ws", strict=strict, offered=["chat"])
+    return LifespanProtocol("lifespan", strict=strict)
+
+
+def play(checker: Any, steps: list[Any]) -> None:
+    for step in steps:
+        if step == RETURN:
+            error = checker.app_returned()
+            if error is not None:
+                raise error
+        elif isinstance(step, tuple):
+            checker.server_sends(step[1])
+        else:
+            checker.app_sends(step)
+
+
+@pytest.mark.parametrize(("rule", "scope", "steps"), VIOLATIONS, ids=[f"{v[0]}-{i}" for i, v in enumerate(VIOLATIONS)])
+def test_each_violation_names_its_rule(rule: str, scope: str, steps: list[Any]) -> None:
+    checker = machine(scope)
+    with pytest.raises(ASGIProtocolError) as caught:
+        play(checker, steps)
+    error = caught.value
+    assert error.rule == rule
+    text = str(error)
+    assert text.startswith(f"{checker.where}: ASGI rule [{rule}] broken: {RULES[rule]}")
+    assert " while " in text  # the state
+    if steps != [RETURN]:  # what happened before, unless nothing did
+        assert f"last ASGI events of {checker.where}:" in text
+
+
+def test_every_rule_of_the_table_has_a_violation() -> None:
+    assert {rule for rule, _, _ in VIOLATIONS} == set(RULES)
+    assert len(RULES) >= 30
+
+
+@pytest.mark.parametrize(
+    ("rule", "scope", "steps"),
+    [v for v in VIOLATIONS if v[0] in RELAXED],
+    ids=[f"{v[0]}-{i}" for i, v in enumerate(VIOLATIONS) if v[0] in RELAXED],
+)
+def test_a_relaxed_checker_lets_the_relaxed_rules_pass(rule: str, scope: str, steps: list[Any]) -> None:
+    play(machine(scope, strict=False), steps)
+
+
+def test_relaxed_means_what_starlette_tolerates() -> None:
+    assert {"http-status-range", "http-content-length", "http-response-complete", "header-name-token"} <= RELAXED
+    assert not {"header-bytes", "http-start-first", "ws-send-after-accept", "message-type"} & RELAXED
 
 
 def test_http_happy_path_with_trailers() -> None:
     http = HTTPProtocol("GET /")
     http.app_sends({"type": "http.response.debug", "info": {}})
-    http.app_sends({**START, "trailers": True})
+    http.app_sends(head(200, (b"content-length", b"2"), trailers=True))
     assert http.state is HTTPState.BODY
     http.app_sends({"type": "http.response.body", "body": b"x", "more_body": True})
     http.app_sends({"type": "http.response.body", "body": b"y"})
     assert http.state is HTTPState.TRAILERS
     http.app_sends({"type": "http.response.trailers", "headers": [], "more_trailers": False})
     assert http.state is HTTPState.DONE
+    assert http.app_returned() is None
 
 
-@pytest.mark.parametrize(
-    ("messages", "rule"),
-    [
-        ([{"type": "http.response.body", "body": b""}], "'http.response.body' before 'http.response.start'"),
-        ([START, START], "a second 'http.response.start'"),
-        ([START, {"type": "http.response.body"}, {"type": "http.response.body"}], "after the response was complete"),
-        ([{**START, "status": "200"}], "'status' must be an int"),
-        ([{**START, "headers": [("a", "b")]}], "each header must be a [name, value] pair of bytes"),
-        ([{**START, "headers": 3}], "'headers' must be an iterable"),
-        ([START, {"type": "http.response.body", "body": "text"}], "'body' must be bytes"),
-        ([{"type": "http.response.strat"}], "unexpected message type 'http.response.strat'"),
-        ([{"status": 200}], "every ASGI message needs a string 'type'"),
-        (["http.response.start"], "an ASGI message is a dict"),
-    ],
-)
-def test_http_violations(messages: list[Any], rule: str) -> None:
-    http = HTTPProtocol("GET /x")
-    with pytest.raises(ASGIProtocolError) as caught:
-        for message in messages:
-            http.app_sends(message)
-    assert rule in str(caught.value)
-    assert str(caught.value).startswith("GET /x")
+def test_a_head_response_declares_a_length_without_a_body() -> None:
+    http = HTTPProtocol("HEAD /", head=True)
+    http.app_sends(head(200, (b"content-length", b"100")))
+    http.app_sends({"type": "http.response.body", "body": b""})
+    assert http.state is HTTPState.DONE
 
 
 def test_websocket_accept_send_close() -> None:
-    ws = WebSocketProtocol("WebSocket /ws")
+    ws = WebSocketProtocol("WebSocket /ws", offered=["chat"])
     ws.app_sends({"type": "websocket.accept", "subprotocol": "chat", "headers": [(b"x", b"y")]})
     assert ws.state is WebSocketState.CONNECTED
     ws.app_sends({"type": "websocket.send", "text": "hi"})
     ws.app_sends({"type": "websocket.send", "bytes": b"hi"})
-    ws.app_sends({"type": "websocket.close", "code": 1001, "reason": "bye"})
+    ws.app_sends({"type": "websocket.close", "code": 4001, "reason": "bye"})
     assert ws.state is WebSocketState.CLOSED
 
 
 def test_websocket_denial_response() -> None:
     ws = WebSocketProtocol("WebSocket /ws")
-    ws.app_sends({"type": "websocket.http.response.start", "status": 403, "headers": []})
+    ws.app_sends(DENY)
     assert ws.state is WebSocketState.RESPONDING
     ws.app_sends({"type": "websocket.http.response.body", "body": b"no", "more_body": True})
     ws.app_sends({"type": "websocket.http.response.body", "body": b"!"})
     assert ws.state is WebSocketState.CLOSED
 
 
-ACCEPT = {"type": "websocket.accept"}
-
-
-@pytest.mark.parametrize(
-    ("messages", "rule"),
-    [
-        ([{"type": "websocket.send", "text": "x"}], "'websocket.send' before 'websocket.accept'"),
-        ([ACCEPT, ACCEPT], "'websocket.accept' sent twice"),
-        ([ACCEPT, {"type": "websocket.send"}], "exactly one of 'text' or 'bytes'"),
-        ([ACCEPT, {"type": "websocket.send", "text": "a", "bytes": b"b"}], "exactly one of 'text' or 'bytes'"),
-        ([ACCEPT, {"type": "websocket.send", "text": b"a"}], "'text' must be a str"),
-        ([ACCEPT, {"type": "websocket.send", "bytes": "a"}], "'bytes' must be bytes"),
-        ([ACCEPT, {"type": "websocket.close"}, {"type": "websocket.send", "text": "x"}], "after the connection was"),
-        ([{"type": "websocket.accept", "subprotocol": 1}], "'subprotocol' must be a str or None"),
-        ([{"type": "websocket.accept", "headers": [(b"a",)]}], "each header must be a [name, value] pair"),
-        ([{"type": "websocket.close", "code": "1000"}], "'code' must be an int"),
-        ([{"type": "websocket.close", "reason": 5}], "'reason' must be a str or None"),
-        ([ACCEPT, {"type": "websocket.http.response.start", "status": 500}], "is not allowed while accepted"),
-        ([{"type": "websocket.http.response.start", "status": "500"}], "'status' must be an int"),
-        (
-            [
-                {"type": "websocket.http.response.start", "status": 500},
-                {"type": "websocket.http.response.body", "body": 1},
-            ],
-            "'body' must be bytes",
-        ),
-        ([{"type": "websocket.http.response.body", "body": b""}], "is not allowed while handshake pending"),
-        ([{"type": "websocket.receive", "text": "x"}], "unexpected message type 'websocket.receive'"),
-    ],
-)
-def test_websocket_violations(messages: list[Any], rule: str) -> None:
-    ws = WebSocketProtocol("WebSocket /ws")
-    with pytest.raises(ASGIProtocolError) as caught:
-        for message in messages:
-            ws.app_sends(message)
-    assert rule in str(caught.value)
-
-
-def test_lifespan_round_trip_and_violations() -> None:
+def test_lifespan_round_trip() -> None:
     lifespan = LifespanProtocol()
     lifespan.server_sends("lifespan.startup")
-    expected = r"expected 'lifespan\.startup\.complete' or 'lifespan\.startup\.failed'"
-    with pytest.raises(ASGIProtocolError, match=expected):
-        lifespan.app_sends({"type": "lifespan.shutdown.complete"})
-    lifespan.app_sends({"type": "lifespan.startup.complete"})
+    lifespan.app_sends(STARTED)
     assert lifespan.state is LifespanState.STARTED
-    with pytest.raises(ASGIProtocolError, match="expected nothing"):
-        lifespan.app_sends({"type": "lifespan.startup.complete"})
+    assert lifespan.app_returned() is None
     lifespan.server_sends("lifespan.shutdown")
-    with pytest.raises(ASGIProtocolError, match="'message' must be a str"):
-        lifespan.app_sends({"type": "lifespan.shutdown.failed", "message": 3})
-    lifespan.app_sends({"type": "lifespan.shutdown.complete"})
+    lifespan.app_sends({"type": "lifespan.shutdown.failed", "message": "disk full"})
     assert lifespan.state is LifespanState.DONE
+
+
+def test_a_transcript_redacts_credentials_and_cuts_payloads() -> None:
+    transcript = Transcript("GET /secret")
+    transcript.opened(
+        {"type": "http", "method": "GET", "path": "/secret", "headers": [(b"authorization", b"Bearer hunter2")]}
+    )
+    transcript.app_received({"type": "http.request", "body": b"p" * 10_000, "more_body": False})
+    transcript.app_sent(head(200, (b"set-cookie", b"session=s3cr3t"), (b"content-type", b"text/plain")))
+    transcript.app_sent({"type": "http.response.body", "body": b"ok"})
+    transcript.note("the test closed the response")
+    text = transcript.render()
+    assert "hunter2" not in text
+    assert "s3cr3t" not in text
+    assert text.count("<redacted>") == 2
+    assert "content-type: text/plain" in text
+    assert "(10000 bytes)" in text
+    lines = text.splitlines()
+    assert lines[0] == "last ASGI events of GET /secret:"
+    assert [line.split()[1] for line in lines[1:]] == ["--", "app", "app", "app", "--"]
+    assert "app <- http.request" in lines[2]
+    assert "app -> http.response.start status=200" in lines[3]
+
+
+def test_a_transcript_keeps_the_last_events() -> None:
+    transcript = Transcript("WebSocket /ws")
+    for number in range(100):
+        transcript.app_sent({"type": "websocket.send", "text": str(number)})
+    text = transcript.render()
+    assert "earlier not shown" in text
+    assert "text='99'" in text
+    assert "text='5'" not in text
+    assert len(transcript) <= 32

@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from asgitest import (
+    AppCancelledWarning,
     ASGIProtocolError,
     ASGITimeoutError,
     ClientClosedError,
@@ -233,7 +234,7 @@ async def test_protocol_violations_are_named(make_client: Any) -> None:
         await send({"type": "websocket.send", "text": "too early"})
 
     client = make_client(early_send)
-    with pytest.raises(ASGIProtocolError, match=r"'websocket.send' before 'websocket.accept'"):
+    with pytest.raises(ASGIProtocolError, match=r"\[ws-send-after-accept\] broken"):
         async with client.websocket_connect("/ws"):
             pytest.fail("the handshake must fail")  # pragma: no cover
     await client.aclose()
@@ -298,8 +299,11 @@ async def test_an_app_ignoring_the_close_is_cancelled_after_the_grace_period(mak
             outcome.append("cancelled")
 
     client = make_client(stubborn, grace_period=0.05)
-    async with client.websocket_connect("/ws"):
-        pass
+    with pytest.warns(
+        AppCancelledWarning, match=r"WebSocket /ws .*still running 0\.05s after the connection was closed"
+    ):
+        async with client.websocket_connect("/ws"):
+            pass
     assert outcome == ["cancelled"]
     await client.aclose()
 

@@ -26,6 +26,7 @@ def make_config(
     timeout: TimeoutTypes,
     grace_period: float,
     wait_for_app: bool,
+    strict: bool,
 ) -> ClientConfig:
     """The configuration both clients build from their constructor arguments."""
     return ClientConfig(
@@ -36,6 +37,7 @@ def make_config(
         timeout=httpx2.Timeout(timeout).read,
         grace_period=grace_period,
         wait_for_app=wait_for_app,
+        strict=strict,
     )
 
 
@@ -80,6 +82,10 @@ class AsyncTestClient(httpx2.AsyncClient):
             Starlette's TestClient does. With False, the body ends with the app's last chunk
             and the app runs on; :meth:`wait_idle` waits for it. A request can override it
             with ``extensions={"wait_for_app": ...}``.
+        strict: enforce every ASGI rule asgitest knows (see :class:`ASGIProtocolError`). With
+            False, the rules Starlette's TestClient does not enforce (status range, header
+            syntax, content-length, a body cut short, close codes...) are not enforced either:
+            a step when migrating a suite.
     """
 
     __test__ = False
@@ -97,8 +103,11 @@ class AsyncTestClient(httpx2.AsyncClient):
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         grace_period: float = DEFAULT_GRACE_PERIOD,
         wait_for_app: bool = True,
+        strict: bool = True,
     ) -> None:
-        config = make_config(app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app)
+        config = make_config(
+            app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict
+        )
         self.app = config.app
         self.app_state = config.app_state
         self._engine = Engine(config)

@@ -31,6 +31,8 @@ class ClientConfig:
     grace_period: float
     #: Whether a response body ends only once the app coroutine has returned (Starlette's way).
     wait_for_app: bool = True
+    #: Whether every ASGI rule is enforced, or only those Starlette's TestClient enforces.
+    strict: bool = True
     app_state: dict[str, Any] = field(default_factory=dict)
     number: int = field(default_factory=lambda: next(_client_numbers))
 

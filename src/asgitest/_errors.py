@@ -55,7 +55,16 @@ class ASGITimeoutError(ASGITestError, TimeoutError):
 
 
 class ASGIProtocolError(ASGITestError, RuntimeError):
-    """The app sent a message that the ASGI specification does not allow in that state."""
+    """The app sent a message that the ASGI specification does not allow in that state.
+
+    Attributes:
+        rule: the id of the broken rule (see the table in ``asgitest._protocol._rules``),
+            or None for a misuse that is not a rule of the spec.
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class ClientClosedError(ASGITestError, RuntimeError):

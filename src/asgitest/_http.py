@@ -39,12 +39,12 @@ from ._errors import (
     ClientDisconnected,
     is_disconnect_exit,
 )
-from ._protocol import HTTPProtocol, HTTPState
+from ._protocol import HTTPProtocol, HTTPState, Transcript
 from ._queue import Empty, MessageQueue
 from ._registry import Registry
 from ._runner import AppTask, spawn
 from ._scope import http_scope
-from ._types import Message
+from ._types import Message, Scope
 
 __all__ = ["BODY_BUFFER", "REQUEST_CHUNK", "HTTPExchange", "RequestBody", "ResponseBody", "read_timeout"]
 
@@ -70,6 +70,7 @@ _BODY_END = _Marker("BODY_END")
 _APP_DONE = _Marker("APP_DONE")
 
 _BodyItem = bytes | _Marker
+_DISCONNECT = {"type": "http.disconnect"}
 
 
 def read_timeout(request: httpx2.Request, default: float | None) -> float | None:
@@ -158,7 +159,13 @@ class HTTPExchange:
         self.config = config
         self.registry = registry
         self.where = f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
-        self.protocol = HTTPProtocol(self.where)
+        self.number = registry.number()
+        transcript = Transcript(f"{self.where} (connection #{self.number} of {config.label})")
+        self.protocol = HTTPProtocol(
+            self.where, strict=config.strict, transcript=transcript, head=request.method == "HEAD"
+        )
+        #: The first rule the app broke, kept in case the app swallows the error its send raised.
+        self.violation: ASGIProtocolError | None = None
         self.timeout = read_timeout(request, config.timeout)
         self.wait_for_app = bool(request.extensions.get("wait_for_app", config.wait_for_app))
         self.status = 0
@@ -171,6 +178,7 @@ class HTTPExchange:
         self.disconnected_at: float | None = None
         self.disconnect_reason = ""
         self.task: AppTask | None = None
+        self.scope: Scope = {}
         self._sync_body = sync_body
         self._request_body: RequestBody | None = None
         #: What the test's request body iterator raised; re-raised to the test.
@@ -189,23 +197,32 @@ class HTTPExchange:
                 self._request_body = RequestBody(self.request, sync=self._sync_body)
             if not self._request_body.done:
                 try:
-                    return await self._request_body.next()
+                    message = await self._request_body.next()
                 except Exception as exc:  # the test's body producer failed: the client goes away
                     self.producer_error = exc
                     self._mark_disconnected(f"the request body's producer raised {type(exc).__name__}")
                     self.head_event.set()  # wakes the test, to raise it
+                else:
+                    self.protocol.app_received(message)
+                    return message
             if not self.complete_event.is_set():
                 await self.complete_event.wait()
+        self.protocol.app_received(_DISCONNECT)
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
         if self.disconnected_at is not None:
+            self.protocol.transcript.app_sent(message)
             raise ClientDisconnected(
                 f"the app sent {message.get('type')!r} on {self.where} ({self.config.label}) after "
                 f"the client disconnected ({self.disconnect_reason}, "
-                f"{time.monotonic() - self.disconnected_at:.3f}s ago)"
+                f"{time.monotonic() - self.disconnected_at:.3f}s ago)\n{self.protocol.transcript.render()}"
             )
-        kind = self.protocol.app_sends(message)
+        try:
+            kind = self.protocol.app_sends(message)
+        except ASGIProtocolError as exc:
+            self.violation = self.violation or exc
+            raise
         if kind == "http.response.body":
             chunk = message.get("body", b"")
             if chunk and self.request.method != "HEAD":
@@ -243,7 +260,7 @@ class HTTPExchange:
 
     async def _run_app(self) -> None:
         try:
-            await self.config.app(http_scope(self.request, self.config), self.receive, self.send)
+            await self.config.app(self.scope, self.receive, self.send)
         finally:
             if self._request_body is not None:
                 await self._request_body.aclose()
@@ -261,14 +278,16 @@ class HTTPExchange:
             self._report_unobserved()
 
     def _report_unobserved(self) -> None:
-        """The app finished after the test stopped reading: keep its exception for wait_idle/close."""
+        """The app finished after the test stopped reading: keep its failure for wait_idle/close."""
         assert self.task is not None
-        error = self.task.exception
-        if error is None or not self.config.raise_server_exceptions:
+        if self.disconnected_at is not None:  # returning early is fine now; a disconnect exit too
+            error = self.task.exception
+            if error is not None and self.config.raise_server_exceptions and not is_disconnect_exit(error):
+                self.registry.unobserved(error)
             return
-        if self.disconnected_at is not None and is_disconnect_exit(error):
-            return
-        self.registry.unobserved(error)
+        failure = self._app_failure()
+        if failure is not None:
+            self.registry.unobserved(failure)
 
     def _orphan(self) -> None:
         """The test reads no more of this exchange; what the app still does is the registry's."""
@@ -290,6 +309,8 @@ class HTTPExchange:
             Exception: whatever the app raised before starting the response, if the client
                 raises server exceptions; otherwise the response is a 500.
         """
+        self.scope = http_scope(self.request, self.config)
+        self.protocol.transcript.opened(self.scope)
         self.task = spawn(self.where, self._run_app, self._app_done)
         self.registry.started(self.task)
         self.registry.opened(self)
@@ -310,7 +331,7 @@ class HTTPExchange:
             )
         if self.protocol.state is HTTPState.START:  # the app finished without responding
             self.registry.ended(self)
-            self._raise_app_error(before_response=True)
+            self._raise_app_failure()
             return httpx2.Response(500, request=self.request)
         response = httpx2.Response(
             self.status,
@@ -326,16 +347,19 @@ class HTTPExchange:
                     setattr(response, name, self.debug[name])
         return response
 
-    def _raise_app_error(self, *, before_response: bool) -> None:
+    def _app_failure(self) -> BaseException | None:
+        """What the test should see of an app that returned: the first rule it broke, what it
+        raised, or the rule that returning now breaks; None if all is well or not to be raised."""
         assert self.task is not None
+        if not self.config.raise_server_exceptions:
+            return None
+        return self.violation or self.task.exception or self.protocol.app_returned()
+
+    def _raise_app_failure(self) -> None:
         self._orphaned = True  # the test observes the app's outcome here; nothing is left to report
-        error = self.task.exception
-        if error is not None and self.config.raise_server_exceptions:
-            raise error
-        if before_response and error is None and self.config.raise_server_exceptions:
-            raise ASGIProtocolError(
-                f"{self.where}: the app returned without sending 'http.response.start' ({self.config.label})"
-            )
+        failure = self._app_failure()
+        if failure is not None:
+            raise failure
 
     async def next_chunk(self) -> bytes | None:
         """The body bytes sent since the last read (waiting for some if there are none).
@@ -393,19 +417,12 @@ class HTTPExchange:
 
     def _failed(self) -> bool:
         """Whether :meth:`_end` would raise."""
-        assert self.task is not None
-        if not self.config.raise_server_exceptions:
-            return False
-        return self.task.exception is not None or self.protocol.state is not HTTPState.DONE
+        return self._app_failure() is not None
 
     def _end(self) -> None:
         """The app has returned: the exchange is over; raise what the app did wrong, if anything."""
         self.registry.ended(self)
-        self._raise_app_error(before_response=False)
-        if self.protocol.state is not HTTPState.DONE and self.config.raise_server_exceptions:
-            raise ASGIProtocolError(
-                f"{self.where}: the app returned before completing the response body ({self.config.label})"
-            )
+        self._raise_app_failure()
 
     async def _get(self) -> _BodyItem:
         waiting_for = "the app to return after the response body" if self._body_ended else "the next body chunk"

@@ -31,7 +31,7 @@ class Lifespan:
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
         self.where = f"lifespan of {config.label}"
-        self.protocol = LifespanProtocol(self.where)
+        self.protocol = LifespanProtocol(self.where, strict=config.strict)
         self.to_app: MessageQueue[Message] = MessageQueue()
         self.to_test: MessageQueue[Message] = MessageQueue()
         self.receive_called = False
@@ -40,7 +40,7 @@ class Lifespan:
 
     async def _receive(self) -> Message:
         self.receive_called = True
-        return await self.to_app.get(None)
+        return await self.to_app.get(None)  # the protocol records what the server sends
 
     async def _send(self, message: Message) -> None:
         self.protocol.app_sends(message)
@@ -68,11 +68,11 @@ class Lifespan:
         self.to_app.put({"type": "lifespan.shutdown"})
         await self._answer("shutdown")
         if not await self.task.wait(self.config.timeout):
-            self.task.cancel()
-            await self.task.wait()
+            activity = self.task.activity()
+            await self.task.finish(0)
             raise ASGITimeoutError(
                 f"{self.where}: the app answered lifespan.shutdown.complete but did not return "
-                f"within {self.config.timeout}s; it was cancelled"
+                f"within {self.config.timeout}s; {activity}; it was cancelled.\n{self.protocol.transcript.render()}"
             )
 
     async def _answer(self, phase: str) -> Message | None:
@@ -80,10 +80,11 @@ class Lifespan:
         try:
             message = await self.to_test.get(self.config.timeout)
         except TimeoutError:
-            self.task.cancel()
-            await self.task.wait()
+            activity = self.task.activity()
+            await self.task.finish(0)
             raise ASGITimeoutError(
-                f"{self.where}: the app did not answer lifespan.{phase} within {self.config.timeout}s; it was cancelled"
+                f"{self.where}: the app did not answer lifespan.{phase} within {self.config.timeout}s; "
+                f"{activity}; it was cancelled.\n{self.protocol.transcript.render()}"
             ) from None
         if message is _APP_DONE:
             error = self.task.exception
@@ -91,13 +92,16 @@ class Lifespan:
                 return None  # no lifespan support: go on without it
             if error is not None:
                 raise error
-            raise ASGIProtocolError(
-                f"{self.where}: the app returned during {phase} without sending lifespan.{phase}.complete"
-            )
+            failure = self.protocol.app_returned()
+            assert failure is not None  # the answer to this phase is still owed
+            raise failure
         if message["type"].endswith(".failed"):
             await self.task.wait(self.config.grace_period)
             if self.task.exception is not None:
                 raise self.task.exception
             self.task.cancel()
-            raise LifespanFailed(f"{self.where}: {phase} failed: {message.get('message') or '(no message)'}")
+            raise LifespanFailed(
+                f"{self.where}: {phase} failed: {message.get('message') or '(no message)'}\n"
+                f"{self.protocol.transcript.render()}"
+            )
         return message

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
+import os
 import sys
+import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -43,7 +45,7 @@ class AppTask:
         cancelled: whether asgitest cancelled the task after its grace period.
     """
 
-    __slots__ = ("_done", "_on_finish", "_scope", "cancelled", "exception", "finished", "name")
+    __slots__ = ("_coro", "_done", "_on_finish", "_scope", "cancelled", "exception", "finished", "name")
 
     def __init__(self, name: str, on_finish: Callable[[], None] | None) -> None:
         self.name = name
@@ -53,11 +55,13 @@ class AppTask:
         self.cancelled = False
         self._done: anyio.Event | None = None
         self._scope = anyio.CancelScope()
+        self._coro: Awaitable[None] | None = None
 
     async def _run(self, function: Callable[[], Awaitable[None]]) -> None:
         try:
             with self._scope:
-                await function()
+                self._coro = function()
+                await self._coro
         except Exception as exc:
             self.exception = unwrap(exc)
         except BaseException as exc:
@@ -66,11 +70,20 @@ class AppTask:
             self.exception = exc
             raise
         finally:
+            self._coro = None
             self.finished = True
             if self._on_finish is not None:
                 self._on_finish()
             if self._done is not None:
                 self._done.set()
+
+    def activity(self) -> str:
+        """What the app is doing now, for messages: "the app is awaiting X at file:line"."""
+        if self.finished:
+            if self.exception is not None:
+                return f"the app had already raised {type(self.exception).__name__}"
+            return "the app had already returned"
+        return describe_await(self._coro)
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait until the task finished; return False if ``timeout`` expired first."""
@@ -131,6 +144,74 @@ def spawn(name: str, function: Callable[[], Awaitable[None]], on_finish: Callabl
 
 # asyncio keeps only weak references to tasks; hold them until they finish.
 _running: set[asyncio.Task[Any]] = set()
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__))
+_LOOP_PACKAGES = ("anyio", "asyncio", "trio", "sniffio", "exceptiongroup")
+
+
+def _frames(awaitable: Any) -> list[types.FrameType]:
+    """The frames of a suspended await chain, outermost first."""
+    frames = []
+    while awaitable is not None:
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+        frame = frame or getattr(awaitable, "ag_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        awaitable = (
+            getattr(awaitable, "cr_await", None)
+            or getattr(awaitable, "gi_yieldfrom", None)
+            or getattr(awaitable, "ag_await", None)
+        )
+    return frames
+
+
+def _kind(frame: types.FrameType) -> str:
+    """ "own" (asgitest), "loop" (the event loop and the standard library), "library" or "app"."""
+    path = os.path.abspath(frame.f_code.co_filename)
+    if path.startswith(_PACKAGE_DIR):
+        return "own"
+    parts = path.split(os.sep)
+    if path.startswith(_STDLIB_DIR) and "site-packages" not in parts:
+        return "loop"
+    if "site-packages" in parts or "dist-packages" in parts:
+        index = max(i for i, part in enumerate(parts) if part in {"site-packages", "dist-packages"})
+        top = parts[index + 1] if index + 1 < len(parts) else ""
+        return "loop" if top in _LOOP_PACKAGES or top.startswith(_LOOP_PACKAGES) else "library"
+    return "app"
+
+
+def _name(frame: types.FrameType) -> str:
+    return getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+
+
+def describe_await(awaitable: Any) -> str:
+    """Where a suspended coroutine waits: its innermost app frame (file:line) and what it awaits there.
+
+    The innermost frame of the app's own code is preferred to a framework's; the
+    awaited callable is the next frame in. A wait inside asgitest's ``receive`` or
+    ``send`` is named as such.
+    """
+    frames = _frames(awaitable)
+    if not frames:
+        return "the app had not started yet"
+    kinds = [_kind(frame) for frame in frames]
+    chosen = next((i for i in reversed(range(len(frames))) if kinds[i] == "app"), None)
+    if chosen is None:
+        chosen = next((i for i in reversed(range(len(frames))) if kinds[i] == "library"), None)
+    if chosen is None:
+        return "the app is suspended inside asgitest or the event loop"
+    frame = frames[chosen]
+    where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+    callee = f"{_name(frames[chosen + 1])}()" if chosen + 1 < len(frames) else "something"
+    inner = {_name(f) for f, kind in zip(frames[chosen + 1 :], kinds[chosen + 1 :], strict=True) if kind == "own"}
+    waits_in = next((name for name in ("receive", "send") if any(n.endswith("." + name) for n in inner)), None)
+    text = f"the app is awaiting {callee} at {where} (in {_name(frame)})"
+    if waits_in and not callee.endswith(f".{waits_in}()"):
+        text += f", which waits in {waits_in}()"
+    return text
 
 
 def unwrap(exc: BaseException) -> BaseException:

@@ -204,7 +204,7 @@ class WebSocketSession:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._loop.call(self._session.__aexit__, exc_type, exc, traceback)
+        emit(self._loop.call(self._session.exit_session, exc), stacklevel=2)
 
     def send(self, message: Message) -> None:
         # Checked here, delivered without waiting: the next call on the loop runs after it.
@@ -240,7 +240,7 @@ class WebSocketSession:
         return self._session.json_of(self.receive(timeout), mode)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
-        self._loop.call(self._session.close, code, reason)
+        emit(self._loop.call(self._session.close_session, code, reason), stacklevel=2)
 
 
 class TestClient(httpx2.Client):
@@ -274,8 +274,11 @@ class TestClient(httpx2.Client):
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         grace_period: float = DEFAULT_GRACE_PERIOD,
         wait_for_app: bool = True,
+        strict: bool = True,
     ) -> None:
-        config = make_config(app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app)
+        config = make_config(
+            app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict
+        )
         self.app = config.app
         self.app_state = config.app_state
         self._engine = Engine(config)

@@ -27,6 +27,7 @@ import httpx2
 
 from ._config import ClientConfig
 from ._errors import (
+    AppCancelledWarning,
     ASGIProtocolError,
     ASGITimeoutError,
     ClientClosedError,
@@ -35,9 +36,9 @@ from ._errors import (
     WebSocketDisconnect,
     is_disconnect_exit,
 )
-from ._protocol import WebSocketProtocol, WebSocketState
+from ._protocol import Transcript, WebSocketProtocol, WebSocketState
 from ._queue import Empty, MessageQueue
-from ._registry import Registry
+from ._registry import Notice, Registry, emit
 from ._runner import AppTask, spawn
 from ._scope import websocket_scope
 from ._types import Message, Scope
@@ -56,7 +57,12 @@ class _Connection:
         path = scope["path"]
         self.path = path
         self.where = f"WebSocket {path} (connection #{number} of {config.label})"
-        self.protocol = WebSocketProtocol(self.where)
+        self.protocol = WebSocketProtocol(
+            self.where, strict=config.strict, transcript=Transcript(self.where), offered=scope["subprotocols"]
+        )
+        self.protocol.transcript.opened(scope)
+        #: The first rule the app broke, kept in case the app swallows the error its send raised.
+        self.violation: ASGIProtocolError | None = None
         self.to_app: MessageQueue[Message] = MessageQueue()
         self.to_test: MessageQueue[Message] = MessageQueue()
         self.connected_sent = False
@@ -80,21 +86,29 @@ class _AppSide:
         conn = self.conn
         if not conn.connected_sent:
             conn.connected_sent = True
-            return {"type": "websocket.connect"}
-        if conn.closed_by_test is not None and not len(conn.to_app):
-            return dict(conn.closed_by_test)
-        return await conn.to_app.get(None)
+            message: Message = {"type": "websocket.connect"}
+        elif conn.closed_by_test is not None and not len(conn.to_app):
+            message = dict(conn.closed_by_test)
+        else:
+            message = await conn.to_app.get(None)
+        conn.protocol.app_received(message)
+        return message
 
     async def send(self, message: Message) -> None:
         conn = self.conn
         if conn.closed_by_test is not None:
+            conn.protocol.transcript.app_sent(message)
             raise ClientDisconnected(
                 f"the app sent {message.get('type')!r} on {conn.where}, which was {conn.describe_close()}. "
                 "The app probably keeps closed connections (a list or set of sockets, app.state): "
                 "remove a socket from it when receive() returns websocket.disconnect "
-                "(Starlette/FastAPI: raises WebSocketDisconnect)."
+                f"(Starlette/FastAPI: raises WebSocketDisconnect).\n{conn.protocol.transcript.render()}"
             )
-        conn.protocol.app_sends(message)
+        try:
+            conn.protocol.app_sends(message)
+        except ASGIProtocolError as exc:
+            conn.violation = conn.violation or exc
+            raise
         conn.to_test.put(message)
 
     async def run(self) -> None:
@@ -144,10 +158,15 @@ class AsyncWebSocketSession:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        emit(await self.exit_session(exc), stacklevel=2)
+
+    async def exit_session(self, exc: BaseException | None) -> list[Notice]:
+        """Leave the session (closing it, or aborting it when ``exc`` is in flight); return the
+        warnings to emit on the test's thread."""
         if exc is None:
-            await self.close(1000)
-        else:
-            await self.abort("the test left the session with an exception")
+            return await self.close_session(1000, None)
+        await self.abort("the test left the session with an exception")
+        return self._registry.take_notices()
 
     async def connect(self) -> None:
         """Perform the handshake (see the class docstring)."""
@@ -163,7 +182,7 @@ class AsyncWebSocketSession:
         try:
             message = await self._next(self._timeout, "the app to accept the WebSocket")
         except ASGITimeoutError:
-            await self.abort("the handshake timed out")
+            await self.abort("the handshake timed out", warn=False)  # the error says it all
             raise
         kind = message["type"]
         if kind == "websocket.accept":
@@ -197,21 +216,27 @@ class AsyncWebSocketSession:
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``.
 
-        Waits for the app to return (up to the grace period, then cancels it) and
-        re-raises the app's exception, if any (a disconnect exception the app lets
-        escape after this close is its normal way out, not an error).
+        Waits for the app to return (up to the grace period, then cancels it with an
+        :class:`AppCancelledWarning`) and re-raises the app's exception, if any (a
+        disconnect exception the app lets escape after this close is its normal way
+        out, not an error).
         """
+        emit(await self.close_session(code, reason), stacklevel=2)
+
+    async def close_session(self, code: int, reason: str | None) -> list[Notice]:
+        """:meth:`close`, returning the warnings to emit on the test's thread instead."""
         if self._test_closed:
-            return
+            return []
         self._mark_closed(code, reason, f"closed by the test with code {code}")
         await self._end_app()
         self._raise_app_error()
+        return self._registry.take_notices()
 
-    async def abort(self, reason: str) -> None:
+    async def abort(self, reason: str, *, warn: bool = True) -> None:
         """Close without raising: the client is closing, or the test is already failing."""
         if not self._test_closed:
             self._mark_closed(1000, None, reason)
-            await self._end_app()
+            await self._end_app(warn=warn)
 
     def _mark_closed(self, code: int, reason: str | None, how: str) -> None:
         conn = self._require()
@@ -220,13 +245,20 @@ class AsyncWebSocketSession:
         conn.closed_by_test = disconnect
         conn.closed_at = time.monotonic()
         conn.closed_how = how
+        conn.protocol.transcript.note(how)
         conn.to_app.put(dict(disconnect))
 
-    async def _end_app(self) -> None:
+    async def _end_app(self, *, warn: bool = True) -> None:
         assert self._task is not None
         assert self._conn is not None
         assert self._app_side is not None
-        await self._task.finish(self._config.grace_period)
+        if not await self._task.finish(self._config.grace_period) and warn:
+            self._registry.notice(
+                AppCancelledWarning,
+                f"{self._conn.where}: the app was still running {self._config.grace_period}s after the "
+                f"connection was {self._conn.closed_how} and was cancelled. A server would let it run on: "
+                "return when receive() gives websocket.disconnect (Starlette: WebSocketDisconnect is raised).",
+            )
         self._registry.ended(self)
         if self._task.exception is None or self._benign(self._task.exception):
             # An exception's traceback holds the app's frames, and they hold the app side:
@@ -239,7 +271,7 @@ class AsyncWebSocketSession:
 
     def _raise_app_error(self) -> None:
         assert self._task is not None
-        error = self._task.exception
+        error = self._require().violation or self._task.exception
         if error is None or not self._config.raise_server_exceptions or self._benign(error):
             return
         raise error
@@ -330,9 +362,11 @@ class AsyncWebSocketSession:
 
     def _timeout_error(self, timeout: float | None, what: str) -> ASGITimeoutError:
         conn = self._require()
-        state = "finished" if self._task is not None and self._task.finished else "still running"
+        activity = self._task.activity() if self._task is not None else "the app had not started"
+        conn.protocol.transcript.note(f"timed out waiting for {what}")
         return ASGITimeoutError(
-            f"{conn.where}: timed out after {timeout}s waiting for {what} (the app task is {state})"
+            f"{conn.where}: timed out after {timeout}s waiting for {what}; {activity}.\n"
+            f"{conn.protocol.transcript.render()}"
         )
 
     def wait_from_thread(self, timeout: float | None = None) -> None:

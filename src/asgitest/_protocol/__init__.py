@@ -8,13 +8,20 @@ answers with the new state or raises :class:`~asgitest.ASGIProtocolError`.
 
 from ._http import HTTPProtocol, HTTPState
 from ._lifespan import LifespanProtocol, LifespanState
+from ._rules import RELAXED, RULES, TABLE, Rule
+from ._transcript import Transcript
 from ._websocket import WebSocketProtocol, WebSocketState
 
 __all__ = [
+    "RELAXED",
+    "RULES",
+    "TABLE",
     "HTTPProtocol",
     "HTTPState",
     "LifespanProtocol",
     "LifespanState",
+    "Rule",
+    "Transcript",
     "WebSocketProtocol",
     "WebSocketState",
 ]

@@ -1,46 +1,78 @@
-"""Checks of single message fields, shared by the state machines."""
+"""What every state machine shares: raising a broken rule, and the checks of headers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .._errors import ASGIProtocolError
+from ._rules import RELAXED, RULES
+from ._transcript import Transcript
 
-__all__ = ["check_headers", "message_type", "reject"]
+__all__ = ["Checker"]
 
-
-def reject(where: str, rule: str, message: Mapping[str, Any], state: str) -> ASGIProtocolError:
-    """Build the error for a broken rule, naming the connection, the rule, the message and the state."""
-    shown = {key: value for key, value in message.items() if key not in {"body", "bytes", "text"}}
-    return ASGIProtocolError(f"{where}: {rule} (app sent {shown!r} in state {state})")
-
-
-def message_type(where: str, message: Any, state: str) -> str:
-    """Return the message's ``type``, or raise if the message is not a dict with a string type."""
-    if not isinstance(message, Mapping):
-        raise ASGIProtocolError(
-            f"{where}: the app sent {type(message).__name__} {message!r}; "
-            f"an ASGI message is a dict with a 'type' key (state {state})"
-        )
-    kind = message.get("type")
-    if not isinstance(kind, str):
-        raise reject(where, "every ASGI message needs a string 'type'", message, state)
-    return kind
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE_VALUE = re.compile(rb"[\r\n\0]")
 
 
-def check_headers(where: str, message: Mapping[str, Any], state: str) -> None:
-    """Headers, when present, are an iterable of [name, value] byte-string pairs."""
-    headers = message.get("headers", ())
+class Checker:
+    """The base of the state machines: where the connection is, how strict, what happened on it."""
+
+    __slots__ = ("strict", "transcript", "where")
+
+    def __init__(self, where: str, *, strict: bool = True, transcript: Transcript | None = None) -> None:
+        self.where = where
+        self.strict = strict
+        self.transcript = transcript if transcript is not None else Transcript(where)
+
+    def broken(self, rule: str, message: Any, state: str, detail: str = "") -> None:
+        """Raise :class:`ASGIProtocolError` for ``rule``, unless this checker is relaxed and the rule is too."""
+        if not self.strict and rule in RELAXED:
+            return
+        raise self.error(rule, message, state, detail)
+
+    def error(self, rule: str, message: Any, state: str, detail: str = "") -> ASGIProtocolError:
+        """The error for ``rule``, naming the connection, the rule, the message and the state."""
+        from ._transcript import describe
+
+        act = f"The app sent {describe(message)}" if message is not None else "The app returned"
+        text = f"{self.where}: ASGI rule [{rule}] broken: {RULES[rule]}{detail and ' ' + detail} {act} while {state}."
+        events = self.transcript.render()
+        return ASGIProtocolError(f"{text}\n{events}" if events else text, rule=rule)
+
+    def message_type(self, message: Any, state: str) -> str:
+        """The message's ``type``, or raise: a message is a dict with a str type."""
+        if not isinstance(message, Mapping):
+            raise self.error("message-dict", message, state, f"It is a {type(message).__name__}.")
+        kind = message.get("type")
+        if not isinstance(kind, str):
+            raise self.error("message-type", message, state)
+        return kind
+
+    def check_headers(self, message: Mapping[str, Any], state: str) -> None:
+        """Headers, when present, are an iterable of [name, value] byte-string pairs, safe to write."""
+        headers = message.get("headers", ())
+        try:
+            pairs = list(headers)
+        except TypeError:
+            raise self.error("headers-iterable", message, state) from None
+        if isinstance(headers, str | bytes):
+            raise self.error("headers-iterable", message, state)
+        for pair in pairs:
+            if isinstance(pair, str | bytes) or not _is_pair(pair):
+                raise self.error("header-pair", message, state, f"Got {pair!r:.60}.")
+            name, value = pair
+            if not isinstance(name, bytes | bytearray) or not isinstance(value, bytes | bytearray):
+                raise self.error("header-bytes", message, state, f"Got {pair!r:.60}.")
+            if _TOKEN.fullmatch(name) is None:
+                self.broken("header-name-token", message, state, f"Got {bytes(name)!r:.60}.")
+            if _UNSAFE_VALUE.search(value) is not None:
+                self.broken("header-value-safe", message, state, f"Got {bytes(name)!r:.40}: {bytes(value)!r:.40}.")
+
+
+def _is_pair(pair: Any) -> bool:
     try:
-        pairs = list(headers)
+        return len(pair) == 2
     except TypeError:
-        raise reject(where, "'headers' must be an iterable of [name, value] pairs", message, state) from None
-    for pair in pairs:
-        if (
-            not isinstance(pair, list | tuple)
-            or len(pair) != 2
-            or not isinstance(pair[0], bytes)
-            or not isinstance(pair[1], bytes)
-        ):
-            raise reject(where, f"each header must be a [name, value] pair of bytes, got {pair!r}", message, state)
+        return False

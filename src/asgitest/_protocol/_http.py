@@ -1,16 +1,4 @@
-"""The http scope, from the app's side.
-
-Rules (ASGI HTTP connection scope, in short):
-
-1. The app answers with exactly one ``http.response.start`` (an int ``status``
-   and optional ``headers``), then ``http.response.body`` messages; the body is
-   complete at the first one whose ``more_body`` is false.
-2. If the start message said ``trailers: true``, ``http.response.trailers``
-   messages follow the body, until one whose ``more_trailers`` is false.
-3. Nothing may be sent once the response is complete.
-4. ``http.response.debug`` (a Starlette test extension carrying template and
-   context) may come before the response completes and changes nothing.
-"""
+"""The http scope, from the app's side: which message may come when (rules ``http-*``)."""
 
 from __future__ import annotations
 
@@ -18,7 +6,9 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from ._checks import check_headers, message_type, reject
+from .._errors import ASGIProtocolError
+from ._checks import Checker
+from ._transcript import Transcript
 
 __all__ = ["HTTPProtocol", "HTTPState"]
 
@@ -27,48 +17,115 @@ class HTTPState(enum.Enum):
     START = "waiting for http.response.start"
     BODY = "sending the body"
     TRAILERS = "sending trailers"
-    DONE = "response complete"
+    DONE = "the response was complete"
 
 
-class HTTPProtocol:
-    """Tracks one HTTP exchange; :meth:`app_sends` validates each message the app sends."""
+_NO_BODY_STATUSES = frozenset({204, 304})
 
-    __slots__ = ("state", "trailers", "where")
 
-    def __init__(self, where: str) -> None:
-        self.where = where
+class HTTPProtocol(Checker):
+    """Tracks one HTTP exchange; :meth:`app_sends` validates each message the app sends.
+
+    ``head`` says the request was a HEAD: its response declares a length but has no body.
+    """
+
+    __slots__ = ("_declared", "_sent", "head", "state", "status", "trailers")
+
+    def __init__(
+        self, where: str, *, strict: bool = True, transcript: Transcript | None = None, head: bool = False
+    ) -> None:
+        super().__init__(where, strict=strict, transcript=transcript)
         self.state = HTTPState.START
+        self.head = head
+        self.status = 0
         self.trailers = False
+        self._declared: int | None = None  # the content-length the start declared
+        self._sent = 0
 
-    def app_sends(self, message: Mapping[str, Any]) -> str:
+    def app_received(self, message: Mapping[str, Any]) -> None:
+        """Record a message the app received (for the transcript)."""
+        self.transcript.app_received(message)
+
+    def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""
+        self.transcript.app_sent(message)
         state = self.state
-        kind = message_type(self.where, message, state.value)
-        if kind == "http.response.start" and state is HTTPState.START:
-            status = message.get("status")
-            if not isinstance(status, int) or isinstance(status, bool):
-                raise reject(self.where, "'status' must be an int", message, state.value)
-            check_headers(self.where, message, state.value)
-            self.trailers = bool(message.get("trailers", False))
-            self.state = HTTPState.BODY
-        elif kind == "http.response.body" and state is HTTPState.BODY:
-            body = message.get("body", b"")
-            if not isinstance(body, bytes | bytearray | memoryview):
-                raise reject(self.where, "'body' must be bytes", message, state.value)
-            if not message.get("more_body", False):
-                self.state = HTTPState.TRAILERS if self.trailers else HTTPState.DONE
-        elif kind == "http.response.trailers" and state is HTTPState.TRAILERS:
-            check_headers(self.where, message, state.value)
+        kind = self.message_type(message, state.value)
+        if kind == "http.response.body":
+            if state is HTTPState.BODY:
+                self._body(message)
+            else:
+                raise self.error(
+                    "http-start-first" if state is HTTPState.START else "http-after-complete", message, state.value
+                )
+        elif kind == "http.response.start":
+            if state is HTTPState.START:
+                self._start(message)
+            else:
+                raise self.error("http-start-once", message, state.value)
+        elif kind == "http.response.trailers":
+            if not self.trailers:
+                raise self.error("http-trailers-announced", message, state.value)
+            if state is HTTPState.BODY:
+                raise self.error("http-trailers-after-body", message, state.value)
+            if state is not HTTPState.TRAILERS:
+                raise self.error("http-after-complete", message, state.value)
+            self.check_headers(message, state.value)
             if not message.get("more_trailers", False):
                 self.state = HTTPState.DONE
-        elif kind == "http.response.debug" and state is not HTTPState.DONE:
-            pass
-        elif state is HTTPState.DONE:
-            raise reject(self.where, f"{kind!r} sent after the response was complete", message, state.value)
-        elif kind == "http.response.body" and state is HTTPState.START:
-            raise reject(self.where, "'http.response.body' before 'http.response.start'", message, state.value)
-        elif kind == "http.response.start":
-            raise reject(self.where, "a second 'http.response.start'", message, state.value)
+        elif kind == "http.response.debug":
+            if state is HTTPState.DONE:
+                raise self.error("http-after-complete", message, state.value)
         else:
-            raise reject(self.where, f"unexpected message type {kind!r}", message, state.value)
+            raise self.error("http-unknown-type", message, state.value)
         return kind
+
+    def _start(self, message: Mapping[str, Any]) -> None:
+        state = self.state.value
+        status = message.get("status")
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise self.error("http-status-int", message, state)
+        if not 200 <= status <= 599:
+            self.broken("http-status-range", message, state)
+        self.check_headers(message, state)
+        trailers = message.get("trailers", False)
+        if not isinstance(trailers, bool):
+            self.broken("http-trailers-bool", message, state)
+        for name, value in message.get("headers", ()):
+            if name.lower() == b"content-length":
+                try:
+                    self._declared = int(value)
+                except ValueError:
+                    self.broken("http-content-length", message, state, f"It declared {bytes(value)!r:.40}.")
+        self.status = status
+        self.trailers = bool(trailers)
+        self.state = HTTPState.BODY
+
+    def _body(self, message: Mapping[str, Any]) -> None:
+        state = self.state.value
+        body = message.get("body", b"")
+        if not isinstance(body, bytes | bytearray | memoryview):
+            raise self.error("http-body-bytes", message, state)
+        more = message.get("more_body", False)
+        if not isinstance(more, bool):
+            self.broken("http-more-body-bool", message, state)
+        if body and not self.head:
+            if self.status in _NO_BODY_STATUSES:
+                self.broken("http-no-body-status", message, state, f"The status is {self.status}.")
+            self._sent += len(body)
+            if self._declared is not None and self._sent > self._declared:
+                detail = f"It declared {self._declared} bytes and sent {self._sent}."
+                self.broken("http-content-length", message, state, detail)
+        if not more:
+            if self._declared is not None and not self.head and self._sent < self._declared:
+                detail = f"The body ended after {self._sent} of the {self._declared} bytes it declared."
+                self.broken("http-content-length", message, state, detail)
+            self.state = HTTPState.TRAILERS if self.trailers else HTTPState.DONE
+
+    def app_returned(self) -> ASGIProtocolError | None:
+        """The error for an app that returned now, if returning breaks a rule (and is not relaxed)."""
+        if self.state is HTTPState.START:
+            return self.error("http-response-started", None, self.state.value)
+        if self.state is not HTTPState.DONE and self.strict:  # a relaxed rule: Starlette truncates
+            return self.error("http-response-complete", None, self.state.value)
+        return None

@@ -1,144 +1,135 @@
-"""The websocket scope, from the app's side.
+"""The websocket scope, from the app's side: which message may come when (rules ``ws-*``).
 
-Rules (ASGI WebSocket connection scope, in short):
-
-1. During the handshake the app either accepts (``websocket.accept``, with an
-   optional ``subprotocol`` str and ``headers``), closes (``websocket.close``:
-   the server answers 403), or denies with an HTTP response
-   (``websocket.http.response.start`` then ``websocket.http.response.body``
-   messages until ``more_body`` is false), which the server offers through the
-   ``websocket.http.response`` extension.
-2. Once accepted, the app sends ``websocket.send`` with exactly one of
-   ``bytes`` or ``text``, and ends with ``websocket.close`` (a ``code``,
-   an optional ``reason`` str).
-3. Nothing may be sent after the close or after the denial response completed.
-4. A send on a connection the client has closed raises an ``OSError``
-   subclass in the app; that check lives in the I/O shell, which knows the
-   client side.
+A send on a connection the client has closed raises an ``OSError`` subclass in
+the app; that check lives in the I/O shell, which knows the client's side.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._checks import check_headers, message_type, reject
+from ._checks import Checker
+from ._transcript import Transcript
 
 __all__ = ["WebSocketProtocol", "WebSocketState"]
 
 
 class WebSocketState(enum.Enum):
-    CONNECTING = "handshake pending"
+    CONNECTING = "the handshake was pending"
     RESPONDING = "sending a denial response"
-    CONNECTED = "accepted"
-    CLOSED = "closed by the app"
+    CONNECTED = "the connection was accepted"
+    CLOSED = "the app had closed the connection"
 
 
-class WebSocketProtocol:
-    """Tracks one WebSocket connection; :meth:`app_sends` validates each message the app sends."""
+_CONNECTING, _RESPONDING, _CONNECTED, _CLOSED = WebSocketState
 
-    __slots__ = ("state", "where")
+#: Close codes an endpoint may send (RFC 6455, section 7.4).
+_SENDABLE_CODES = frozenset(range(1000, 1004)) | frozenset(range(1007, 1015)) | frozenset(range(3000, 5000))
 
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.state = WebSocketState.CONNECTING
 
-    def app_sends(self, message: Mapping[str, Any]) -> str:
+class WebSocketProtocol(Checker):
+    """Tracks one WebSocket connection; :meth:`app_sends` validates each message the app sends.
+
+    ``offered`` are the subprotocols the client asked for.
+    """
+
+    __slots__ = ("offered", "state")
+
+    def __init__(
+        self,
+        where: str,
+        *,
+        strict: bool = True,
+        transcript: Transcript | None = None,
+        offered: Sequence[str] = (),
+    ) -> None:
+        super().__init__(where, strict=strict, transcript=transcript)
+        self.state = _CONNECTING
+        self.offered = tuple(offered)
+
+    def app_received(self, message: Mapping[str, Any]) -> None:
+        """Record a message the app received (for the transcript)."""
+        self.transcript.app_received(message)
+
+    def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""
+        self.transcript.app_sent(message)
         state = self.state
-        kind = message_type(self.where, message, state.value)
-        allowed = _ALLOWED.get(kind, ())
-        if state not in allowed:
-            raise reject(self.where, _misplaced(kind, state), message, state.value)
-        problem = _FIELD_CHECKS[kind](message)
-        if problem:
-            raise reject(self.where, problem, message, state.value)
-        if kind == "websocket.accept":
-            check_headers(self.where, message, state.value)
-            self.state = WebSocketState.CONNECTED
-        elif kind == "websocket.close":
-            self.state = WebSocketState.CLOSED
-        elif kind == "websocket.http.response.start":
-            check_headers(self.where, message, state.value)
-            self.state = WebSocketState.RESPONDING
-        elif kind == "websocket.http.response.body" and not message.get("more_body", False):
-            self.state = WebSocketState.CLOSED
+        kind = self.message_type(message, state.value)
+        if state is _CLOSED and kind in _HANDLERS:
+            raise self.error("ws-after-close", message, state.value)
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            raise self.error("ws-unknown-type", message, state.value)
+        handler(self, message, state)
         return kind
 
+    def _accept(self, message: Mapping[str, Any], state: WebSocketState) -> None:
+        if state is not _CONNECTING:
+            raise self.error(
+                "ws-accept-once" if state is _CONNECTED else "ws-denial-in-handshake", message, state.value
+            )
+        subprotocol = message.get("subprotocol")
+        if subprotocol is not None:
+            if not isinstance(subprotocol, str):
+                raise self.error("ws-subprotocol-str", message, state.value)
+            if subprotocol not in self.offered:
+                self.broken("ws-subprotocol-offered", message, state.value, f"The client offered {list(self.offered)}.")
+        self.check_headers(message, state.value)
+        self.state = _CONNECTED
 
-_CONNECTING, _RESPONDING, _CONNECTED = (
-    WebSocketState.CONNECTING,
-    WebSocketState.RESPONDING,
-    WebSocketState.CONNECTED,
-)
+    def _send(self, message: Mapping[str, Any], state: WebSocketState) -> None:
+        if state is not _CONNECTED:
+            rule = "ws-send-after-accept" if state is _CONNECTING else "ws-denial-in-handshake"
+            raise self.error(rule, message, state.value)
+        text, data = message.get("text"), message.get("bytes")
+        if (text is None) == (data is None):
+            raise self.error("ws-send-one-payload", message, state.value)
+        if text is not None and not isinstance(text, str):
+            raise self.error("ws-text-str", message, state.value)
+        if data is not None and not isinstance(data, bytes | bytearray | memoryview):
+            raise self.error("ws-bytes-bytes", message, state.value)
 
-#: The states in which the app may send each message type.
-_ALLOWED: dict[str, tuple[WebSocketState, ...]] = {
-    "websocket.accept": (_CONNECTING,),
-    "websocket.send": (_CONNECTED,),
-    "websocket.close": (_CONNECTING, _CONNECTED),
-    "websocket.http.response.start": (_CONNECTING,),
-    "websocket.http.response.body": (_RESPONDING,),
-}
+    def _close(self, message: Mapping[str, Any], state: WebSocketState) -> None:
+        if state is _RESPONDING:
+            raise self.error("ws-denial-in-handshake", message, state.value)
+        code = message.get("code", 1000)
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise self.error("ws-close-code-int", message, state.value)
+        if code not in _SENDABLE_CODES:
+            self.broken("ws-close-code-range", message, state.value)
+        reason = message.get("reason")
+        if reason is not None:
+            if not isinstance(reason, str):
+                raise self.error("ws-close-reason-str", message, state.value)
+            if len(reason.encode("utf-8", "surrogatepass")) > 123:
+                self.broken("ws-close-reason-length", message, state.value)
+        self.state = _CLOSED
 
+    def _denial_start(self, message: Mapping[str, Any], state: WebSocketState) -> None:
+        if state is not _CONNECTING:
+            raise self.error("ws-denial-in-handshake", message, state.value)
+        status = message.get("status")
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise self.error("ws-denial-status-int", message, state.value)
+        self.check_headers(message, state.value)
+        self.state = _RESPONDING
 
-def _misplaced(kind: str, state: WebSocketState) -> str:
-    if kind not in _ALLOWED:
-        return f"unexpected message type {kind!r}"
-    if state is WebSocketState.CLOSED:
-        return f"{kind!r} sent after the connection was closed"
-    if kind == "websocket.send" and state is _CONNECTING:
-        return "'websocket.send' before 'websocket.accept'"
-    if kind == "websocket.accept":
-        return "'websocket.accept' sent twice"
-    return f"{kind!r} is not allowed while {state.value}"
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_send(message: Mapping[str, Any]) -> str:
-    text, data = message.get("text"), message.get("bytes")
-    if (text is None) == (data is None):
-        return "'websocket.send' needs exactly one of 'text' or 'bytes'"
-    if text is not None and not isinstance(text, str):
-        return "'text' must be a str"
-    if data is not None and not isinstance(data, bytes | bytearray | memoryview):
-        return "'bytes' must be bytes"
-    return ""
-
-
-def _check_accept(message: Mapping[str, Any]) -> str:
-    subprotocol = message.get("subprotocol")
-    if subprotocol is not None and not isinstance(subprotocol, str):
-        return "'subprotocol' must be a str or None"
-    return ""
-
-
-def _check_close(message: Mapping[str, Any]) -> str:
-    if not _is_int(message.get("code", 1000)):
-        return "'code' must be an int"
-    reason = message.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        return "'reason' must be a str or None"
-    return ""
-
-
-def _check_start(message: Mapping[str, Any]) -> str:
-    return "" if _is_int(message.get("status")) else "'status' must be an int"
+    def _denial_body(self, message: Mapping[str, Any], state: WebSocketState) -> None:
+        if state is not _RESPONDING:
+            raise self.error("ws-denial-start-first", message, state.value)
+        if not isinstance(message.get("body", b""), bytes | bytearray | memoryview):
+            raise self.error("ws-denial-body-bytes", message, state.value)
+        if not message.get("more_body", False):
+            self.state = _CLOSED
 
 
-def _check_body(message: Mapping[str, Any]) -> str:
-    ok = isinstance(message.get("body", b""), bytes | bytearray | memoryview)
-    return "" if ok else "'body' must be bytes"
-
-
-_FIELD_CHECKS = {
-    "websocket.accept": _check_accept,
-    "websocket.send": _check_send,
-    "websocket.close": _check_close,
-    "websocket.http.response.start": _check_start,
-    "websocket.http.response.body": _check_body,
+_HANDLERS = {
+    "websocket.accept": WebSocketProtocol._accept,
+    "websocket.send": WebSocketProtocol._send,
+    "websocket.close": WebSocketProtocol._close,
+    "websocket.http.response.start": WebSocketProtocol._denial_start,
+    "websocket.http.response.body": WebSocketProtocol._denial_body,
 }
