@@ -31,6 +31,7 @@ from asgitest import (
     Receive,
     Scope,
     Send,
+    UnclosedConnectionWarning,
 )
 from asgitest._http import BODY_BUFFER, REQUEST_CHUNK
 
@@ -496,6 +497,25 @@ async def test_an_app_failing_after_the_test_left_its_stream_is_not_lost(make_cl
     with pytest.raises(RuntimeError, match="cleanup after the disconnect failed"):
         await client.wait_idle()
     await client.aclose()  # raised once, at the first call that could
+
+
+async def test_a_stream_left_open_is_reported_at_close(make_client: Any, flavor: str) -> None:
+    seen: list[str] = []
+
+    async def feed(scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive)
+        await start(send)
+        await chunk(send, b"news")
+        seen.append((await receive())["type"])
+
+    client = make_client(feed)
+    request = (client.target if flavor == "sync" else client).build_request("GET", "/feed")
+    await client.send(request, stream=True)  # never read nor closed
+    with pytest.warns(
+        UnclosedConnectionWarning, match=r"^response of GET /feed \(not read to its end nor closed\): 1 left open"
+    ):
+        await client.aclose()
+    assert seen == ["http.disconnect"]
 
 
 async def test_wait_idle_with_nothing_running_returns(make_client: Any) -> None:

@@ -17,6 +17,7 @@ from asgitest import (
     Receive,
     Scope,
     Send,
+    UnclosedConnectionWarning,
     WebSocketDenialResponse,
     WebSocketDisconnect,
 )
@@ -400,10 +401,12 @@ async def test_sessions_left_open_are_closed_with_the_client(make_client: Any) -
         received.append((await receive())["type"])
 
     client = make_client(app)
-    session = client.websocket_connect("/ws")
-    await session.__aenter__()
-    await client.aclose()
-    assert received == ["websocket.disconnect"]
+    for _ in range(2):
+        session = client.websocket_connect("/ws")
+        await session.__aenter__()
+    with pytest.warns(UnclosedConnectionWarning, match=r"^WebSocket session to /ws: 2 left open by the test"):
+        await client.aclose()
+    assert received == ["websocket.disconnect"] * 2
 
 
 async def test_an_app_that_resists_cancellation_is_reported_not_waited_for(

@@ -16,6 +16,7 @@ from ._errors import (
     ClientClosedError,
     ClientDisconnected,
     StaleConnectionWarning,
+    UnclosedConnectionWarning,
     WebSocketDenialResponse,
     WebSocketDisconnect,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "Send",
     "StaleConnectionWarning",
     "TestClient",
+    "UnclosedConnectionWarning",
     "WebSocketDenialResponse",
     "WebSocketDisconnect",
     "WebSocketSession",

@@ -77,9 +77,10 @@ class Engine:
     def finish_close(self, notices: list[Notice], *, raising: bool, stacklevel: int) -> None:
         """On the test's thread, after :meth:`close`: emit its warnings, then re-raise the
         first app exception nobody observed, unless ``raising`` (another exception is in flight)."""
+        if raising:  # the test is failing already: its own exception matters, not what is left
+            return
         emit(notices, stacklevel + 1)
-        if not raising:
-            self.registry.raise_unobserved()
+        self.registry.raise_unobserved()
 
 
 class EngineTransport(httpx2.AsyncBaseTransport):

@@ -17,6 +17,7 @@ working::
 
     ASGITestWarning (UserWarning)
     ├── StaleConnectionWarning      the app still holds connections the test closed
+    ├── UnclosedConnectionWarning   the test left a session or a stream open at close
     └── AppCancelledWarning         the app did not stop within the grace period after
                                      a disconnect and was cancelled
 
@@ -40,6 +41,7 @@ __all__ = [
     "ClientClosedError",
     "ClientDisconnected",
     "StaleConnectionWarning",
+    "UnclosedConnectionWarning",
     "WebSocketDenialResponse",
     "WebSocketDisconnect",
     "is_disconnect_exit",
@@ -145,6 +147,13 @@ class StaleConnectionWarning(ASGITestWarning):
     """The app still references connections that the client closed.
 
     That is the leak that makes a later test fail when the app sends to them.
+    """
+
+
+class UnclosedConnectionWarning(ASGITestWarning):
+    """The test left a WebSocket session or a streamed response open when its client closed.
+
+    The client closes it then; the warning names the route so the test can close it itself.
     """
 
 

@@ -181,6 +181,7 @@ class HTTPExchange:
         self.scope: Scope = {}
         self._sync_body = sync_body
         self._request_body: RequestBody | None = None
+        self._receiving: anyio.CancelScope | None = None  # around a wait for the request body
         #: What the test's request body iterator raised; re-raised to the test.
         self.producer_error: Exception | None = None
         self._body_ended = False
@@ -196,15 +197,20 @@ class HTTPExchange:
             if self._request_body is None:
                 self._request_body = RequestBody(self.request, sync=self._sync_body)
             if not self._request_body.done:
-                try:
-                    message = await self._request_body.next()
-                except Exception as exc:  # the test's body producer failed: the client goes away
-                    self.producer_error = exc
-                    self._mark_disconnected(f"the request body's producer raised {type(exc).__name__}")
-                    self.head_event.set()  # wakes the test, to raise it
-                else:
-                    self.protocol.app_received(message)
-                    return message
+                # A disconnect while the body is still being produced ends this wait, as it would
+                # on a server: the app gets http.disconnect instead of the rest of the body.
+                with anyio.CancelScope() as self._receiving:
+                    try:
+                        message = await self._request_body.next()
+                    except Exception as exc:  # the test's body producer failed: the client goes away
+                        self.producer_error = exc
+                        self._mark_disconnected(f"the request body's producer raised {type(exc).__name__}")
+                        self.head_event.set()  # wakes the test, to raise it
+                    else:
+                        self.protocol.app_received(message)
+                        return message
+                    finally:
+                        self._receiving = None
             if not self.complete_event.is_set():
                 await self.complete_event.wait()
         self.protocol.app_received(_DISCONNECT)
@@ -213,6 +219,7 @@ class HTTPExchange:
     async def send(self, message: Message) -> None:
         if self.disconnected_at is not None:
             self.protocol.transcript.app_sent(message)
+            self.protocol.transcript.note("that send raised ClientDisconnected in the app")
             raise ClientDisconnected(
                 f"the app sent {message.get('type')!r} on {self.where} ({self.config.label}) after "
                 f"the client disconnected ({self.disconnect_reason}, "
@@ -324,10 +331,11 @@ class HTTPExchange:
             await self.disconnect(self.disconnect_reason)
             raise self.producer_error
         if not self.head_event.is_set():
+            activity = self.task.activity()
             outcome = await self.disconnect("no response in time", warn=False)
             raise ASGITimeoutError(
                 f"{self.where}: the app did not start a response within {self.timeout}s "
-                f"({self.config.label}); {outcome}"
+                f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
             )
         if self.protocol.state is HTTPState.START:  # the app finished without responding
             self.registry.ended(self)
@@ -429,17 +437,22 @@ class HTTPExchange:
         try:
             return await self.body.get(self.timeout)
         except TimeoutError:
+            assert self.task is not None
+            activity = self.task.activity()
             outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
             raise ASGITimeoutError(
                 f"{self.where}: timed out after {self.timeout}s waiting for {waiting_for} "
-                f"({self.config.label}); {outcome}"
+                f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
             ) from None
 
     def _mark_disconnected(self, reason: str) -> None:
         if self.disconnected_at is None:
             self.disconnected_at = time.monotonic()
             self.disconnect_reason = reason
+            self.protocol.transcript.note(f"the client disconnected: {reason}")
             self.complete_event.set()  # wakes a receive() waiting for the response to complete
+            if self._receiving is not None:  # or one waiting for the test to produce the body
+                self._receiving.cancel()
             if self._space is not None:  # and a send waiting for the test to read
                 self._space.set()
                 self._space = None
@@ -494,6 +507,9 @@ class HTTPExchange:
                 self.registry.unobserved(exc)
 
         spawn(f"{self.where} (disconnect)", settle)
+
+    def left_open(self) -> str | None:
+        return None if self._orphaned else f"response of {self.where} (not read to its end nor closed)"
 
     async def abort(self, reason: str) -> None:
         """The client closes: an app still sending is disconnected; one whose response is

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 
 from ._config import ClientConfig
-from ._errors import ASGITimeoutError, StaleConnectionWarning
+from ._errors import ASGITimeoutError, StaleConnectionWarning, UnclosedConnectionWarning
+from ._protocol import Transcript
 
 if TYPE_CHECKING:
     from ._runner import AppTask
@@ -46,6 +47,9 @@ class Connection(Protocol):
         Raises only if the app cannot be stopped (it swallows cancellation).
         """
 
+    def left_open(self) -> str | None:
+        """What the test left open here ("WebSocket session to /ws"), or None if it is done with it."""
+
 
 class Registry:
     """Tracks one client's open connections and the closed ones the app may still hold."""
@@ -56,7 +60,7 @@ class Registry:
         self.config = config
         self._numbers = itertools.count(1)
         self._open: dict[Connection, None] = {}
-        self._closed: list[tuple[weakref.ref[Any], str]] = []
+        self._closed: list[tuple[weakref.ref[Any], str, Transcript]] = []
         self._tasks: dict[AppTask, None] = {}
         self._notices: list[Notice] = []
         self._errors: list[BaseException] = []
@@ -114,31 +118,43 @@ class Registry:
             )
         self.raise_unobserved()
 
-    def watch(self, app_side: weakref.ref[Any], path: str) -> None:
+    def watch(self, app_side: weakref.ref[Any], path: str, transcript: Transcript) -> None:
         """Remember a closed WebSocket's app-side object, to report it if the app keeps it."""
         if app_side() is not None:
-            self._closed.append((app_side, path))
+            self._closed.append((app_side, path, transcript))
 
     async def close_all(self) -> None:
         """Abort every connection still open, oldest first; then raise the first failure to stop."""
         failure: BaseException | None = None
+        left_open: Counter[str] = Counter()
         while self._open:
             connection = next(iter(self._open))
             self._open.pop(connection)
+            what = connection.left_open()
+            if what is not None:
+                left_open[what] += 1
             try:
                 await connection.abort("its client was closed")
             except Exception as exc:
                 failure = failure or exc
+        for what, count in left_open.items():
+            self.notice(
+                UnclosedConnectionWarning,
+                f"{what}: {count} left open by the test when {self.config.label} closed; the client "
+                "closed it (the app got a disconnect). Close it in the test: use it with `with` / "
+                "`async with`, or call close().",
+            )
         if failure is not None:
             raise failure
 
     def stale(self) -> list[Notice]:
         """Warnings about closed WebSockets the app still references, one per path; forgets them."""
-        if not any(ref() is not None for ref, _ in self._closed):
+        if not any(ref() is not None for ref, _, _ in self._closed):
             self._closed.clear()
             return []
         gc.collect()  # only cycles are left to rule out; runs only when something may leak
-        stale = Counter(path for ref, path in self._closed if ref() is not None)
+        stale = Counter(path for ref, path, _ in self._closed if ref() is not None)
+        last = {path: transcript for ref, path, transcript in self._closed if ref() is not None}
         self._closed.clear()
         return [
             (
@@ -146,7 +162,7 @@ class Registry:
                 f"{count} closed WebSocket connection(s) to {path} of {self.config.label} are still "
                 "referenced by the app after the client closed. The app keeps closed connections "
                 "(a list or set of sockets, app.state): the next send to them raises ClientDisconnected. "
-                "Remove a socket from the collection when it disconnects.",
+                f"Remove a socket from the collection when it disconnects.\n{last[path].render()}",
             )
             for path, count in stale.items()
         ]

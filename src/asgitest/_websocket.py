@@ -98,6 +98,7 @@ class _AppSide:
         conn = self.conn
         if conn.closed_by_test is not None:
             conn.protocol.transcript.app_sent(message)
+            conn.protocol.transcript.note("that send raised ClientDisconnected in the app")
             raise ClientDisconnected(
                 f"the app sent {message.get('type')!r} on {conn.where}, which was {conn.describe_close()}. "
                 "The app probably keeps closed connections (a list or set of sockets, app.state): "
@@ -232,6 +233,9 @@ class AsyncWebSocketSession:
         self._raise_app_error()
         return self._registry.take_notices()
 
+    def left_open(self) -> str | None:
+        return None if self._test_closed else f"WebSocket session to {self._require().path}"
+
     async def abort(self, reason: str, *, warn: bool = True) -> None:
         """Close without raising: the client is closing, or the test is already failing."""
         if not self._test_closed:
@@ -263,7 +267,7 @@ class AsyncWebSocketSession:
         if self._task.exception is None or self._benign(self._task.exception):
             # An exception's traceback holds the app's frames, and they hold the app side:
             # only a clean end says that a reference left afterwards is the app's own.
-            self._registry.watch(self._app_side, self._conn.path)
+            self._registry.watch(self._app_side, self._conn.path, self._conn.protocol.transcript)
 
     def _benign(self, error: BaseException) -> bool:
         """A disconnect exception the app lets escape after the test closed is its normal way out."""
