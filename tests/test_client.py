@@ -177,8 +177,10 @@ async def test_an_app_that_keeps_closed_sockets_is_reported(make_client: Any) ->
     app = lobby(forget_sockets=True)
     client = make_client(app)
     await play_one_round(client, "first")
-    with pytest.warns(StaleConnectionWarning, match=r"1 closed WebSocket connection\(s\) to /ws"):
+    with pytest.warns(StaleConnectionWarning, match=r"1 closed WebSocket connection\(s\) to /ws") as caught:
         await client.aclose()
+    assert "last ASGI events of WebSocket /ws" in str(caught[0].message)
+    assert "app <- websocket.disconnect code=1000" in str(caught[0].message)
 
     # The next test fails the way it would under a real server: the app's send to the
     # stale socket raises an OSError, which Starlette turns into WebSocketDisconnect(1006).

@@ -186,6 +186,8 @@ async def test_closing_the_response_is_a_disconnect(make_client: Any, flavor: st
     assert isinstance(seen[1], OSError)
     assert "GET /hello" in str(seen[1])
     assert "after the client disconnected (the test closed the response before its end" in str(seen[1])
+    assert "last ASGI events of GET /hello" in str(seen[1])
+    assert "that send raised ClientDisconnected in the app" in str(seen[1])
 
 
 async def test_an_app_ignoring_the_disconnect_is_cancelled_after_the_grace_period(make_client: Any) -> None:
