@@ -205,7 +205,12 @@ def test_exceptions_are_catchable_as_starlettes() -> None:
 
 
 def test_the_public_surface_is_exactly_all() -> None:
-    public = {name for name in dir(asgitest) if not name.startswith("_")}
+    # Submodules (the pytest plugin) and pytest's assertion-rewriting helpers aside.
+    public = {
+        name
+        for name in dir(asgitest)
+        if not name.startswith(("_", "@")) and not isinstance(getattr(asgitest, name), types.ModuleType)
+    }
     assert public == set(asgitest.__all__)
     for name in asgitest.__all__:
         value = getattr(asgitest, name)

@@ -20,6 +20,7 @@ from ._errors import (
     WebSocketDenialResponse,
     WebSocketDisconnect,
 )
+from ._live import AsyncLiveTestClient, LiveServer, LiveTestClient
 from ._sync import TestClient, WebSocketSession
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._websocket import AsyncWebSocketSession
@@ -33,10 +34,13 @@ __all__ = [
     "ASGITestWarning",
     "ASGITimeoutError",
     "AppCancelledWarning",
+    "AsyncLiveTestClient",
     "AsyncTestClient",
     "AsyncWebSocketSession",
     "ClientClosedError",
     "ClientDisconnected",
+    "LiveServer",
+    "LiveTestClient",
     "Message",
     "Receive",
     "Scope",

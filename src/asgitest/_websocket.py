@@ -323,10 +323,7 @@ class AsyncWebSocketSession:
     @staticmethod
     def json_message(data: Any, mode: Literal["text", "binary"] = "text") -> Message:
         """The ``websocket.receive`` message carrying ``data`` as JSON text or UTF-8 bytes."""
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        if mode == "text":
-            return {"type": "websocket.receive", "text": text}
-        return {"type": "websocket.receive", "bytes": text.encode("utf-8")}
+        return json_message(data, mode)
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -419,31 +416,55 @@ class AsyncWebSocketSession:
 
     def text_of(self, message: Message) -> str:
         """The text of a received message; raises WebSocketDisconnect for a close."""
-        data = self._data_of(message)
-        if not isinstance(data, str):
-            raise ASGIProtocolError(f"{self._require().where}: expected a text message, got bytes {data!r:.60}")
-        return data
+        return text_of(message, self._require().where)
 
     def bytes_of(self, message: Message) -> bytes:
         """The bytes of a received message; raises WebSocketDisconnect for a close."""
-        data = self._data_of(message)
-        if isinstance(data, str):
-            raise ASGIProtocolError(f"{self._require().where}: expected a bytes message, got text {data!r:.60}")
-        return bytes(data)
+        return bytes_of(message, self._require().where)
 
     def json_of(self, message: Message, mode: Literal["text", "binary"] = "text") -> Any:
         """The decoded JSON of a received text (or, with mode="binary", bytes) message."""
-        if mode == "text":
-            return json.loads(self.text_of(message))
-        return json.loads(self.bytes_of(message).decode("utf-8"))
-
-    def _data_of(self, message: Message) -> str | bytes:
-        if message["type"] == "websocket.close":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-        text = message.get("text")
-        return text if text is not None else bytes(message["bytes"])
+        return json_of(message, mode, self._require().where)
 
     def _require(self) -> _Connection:
         if self._conn is None:
             raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
         return self._conn
+
+
+def json_message(data: Any, mode: Literal["text", "binary"] = "text") -> Message:
+    """The ``websocket.receive`` message carrying ``data`` as JSON text or UTF-8 bytes."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if mode == "text":
+        return {"type": "websocket.receive", "text": text}
+    return {"type": "websocket.receive", "bytes": text.encode("utf-8")}
+
+
+def text_of(message: Message, where: str) -> str:
+    """The text of a message received on ``where``; raises WebSocketDisconnect for a close."""
+    data = _data_of(message)
+    if not isinstance(data, str):
+        raise ASGIProtocolError(f"{where}: expected a text message, got bytes {data!r:.60}")
+    return data
+
+
+def bytes_of(message: Message, where: str) -> bytes:
+    """The bytes of a message received on ``where``; raises WebSocketDisconnect for a close."""
+    data = _data_of(message)
+    if isinstance(data, str):
+        raise ASGIProtocolError(f"{where}: expected a bytes message, got text {data!r:.60}")
+    return bytes(data)
+
+
+def json_of(message: Message, mode: Literal["text", "binary"], where: str) -> Any:
+    """The decoded JSON of a received text (or, with mode="binary", bytes) message."""
+    if mode == "text":
+        return json.loads(text_of(message, where))
+    return json.loads(bytes_of(message, where).decode("utf-8"))
+
+
+def _data_of(message: Message) -> str | bytes:
+    if message["type"] == "websocket.close":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    return text if text is not None else bytes(message["bytes"])

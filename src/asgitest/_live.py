@@ -1,0 +1,456 @@
+"""Live mode: the same tests against the app served by uvicorn, over real sockets.
+
+:class:`LiveServer` runs the app on uvicorn in a thread, bound to 127.0.0.1 on a
+port the OS picks (a socket asgitest binds itself: no port races under
+``pytest -n``), waits until it serves, lets its log go to ``logging`` (pytest
+captures it), and on stop re-raises in the test the first exception the app
+raised while serving. Its clients are httpx2 clients with httpx2's own
+transports and WebSocket support, with the in-process clients' API:
+``websocket_connect`` gives sessions with the same methods and exceptions.
+
+Needs the ``live`` extra (uvicorn, wsproto).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx2
+
+from ._client import default_headers
+from ._config import DEFAULT_TIMEOUT, as_asgi3
+from ._errors import (
+    ASGITimeoutError,
+    ClientClosedError,
+    WebSocketDenialResponse,
+    WebSocketDisconnect,
+    is_disconnect_exit,
+)
+from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, Receive, Scope, Send, TimeoutTypes
+from ._websocket import bytes_of, json_message, json_of, text_of
+
+__all__ = ["AsyncLiveTestClient", "LiveServer", "LiveTestClient"]
+
+#: Seconds the server gets to start serving, and to stop.
+START_TIMEOUT = 10.0
+
+
+class LiveServer:
+    """The app served by uvicorn on 127.0.0.1, for the length of a ``with`` block.
+
+    Attributes:
+        url: the server's base URL, ``http://127.0.0.1:<port>``.
+        errors: the exceptions the app raised while serving, oldest first.
+    """
+
+    def __init__(self, app: ASGIApp, **uvicorn_options: Any) -> None:
+        self.app = as_asgi3(app)
+        self.options = uvicorn_options
+        self.errors: list[BaseException] = []
+        self.url = ""
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._failure: list[BaseException] = []
+
+    async def _recording(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if scope["type"] != "lifespan" and not is_disconnect_exit(exc):
+                self.errors.append(exc)
+            raise
+
+    def start(self) -> LiveServer:
+        """Start serving; return once the server accepts connections."""
+        try:
+            import uvicorn
+        except ImportError:  # pragma: no cover - exercised only without the extra
+            raise ImportError("live mode needs uvicorn and wsproto: pip install 'asgitest[live]'") from None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        options: dict[str, Any] = {"lifespan": "auto", "log_config": None, "ws": "wsproto", "http": "h11"}
+        options["interface"] = "asgi3"
+        options.update(self.options)
+        config = uvicorn.Config(self._recording, **options)
+        started = threading.Event()
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets)
+                started.set()
+
+        server = self._server = Server(config)
+
+        def serve() -> None:
+            try:
+                server.run(sockets=[sock])
+            except BaseException as exc:  # pragma: no cover - uvicorn reports its own failures
+                self._failure.append(exc)
+            finally:
+                sock.close()
+                started.set()
+
+        self._thread = threading.Thread(target=serve, name=f"asgitest live server {self.url}", daemon=True)
+        self._thread.start()
+        if not started.wait(START_TIMEOUT) or not server.started:
+            self.stop(raise_errors=False)
+            if self._failure:
+                raise self._failure[0]
+            raise RuntimeError(f"the live server at {self.url} did not start (lifespan startup failed? see the log)")
+        return self
+
+    def stop(self, *, raise_errors: bool = True) -> None:
+        """Stop the server (running the lifespan shutdown); then re-raise the app's first exception."""
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(START_TIMEOUT)
+            self._thread = None
+        if raise_errors and self.errors:
+            errors, self.errors = self.errors, []
+            raise errors[0]
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop(raise_errors=exc is None)
+
+    def client(self, **options: Any) -> LiveTestClient:
+        """A sync client of this server (``options`` as for :class:`~asgitest.TestClient`)."""
+        return LiveTestClient(self.url, **options)
+
+    def async_client(self, **options: Any) -> AsyncLiveTestClient:
+        """An async client of this server (``options`` as for :class:`~asgitest.AsyncTestClient`)."""
+        return AsyncLiveTestClient(self.url, **options)
+
+
+def _client_kwargs(
+    base_url: str,
+    headers: dict[str, str] | None,
+    cookies: CookieTypes | None,
+    follow_redirects: bool,
+    timeout: TimeoutTypes,
+) -> dict[str, Any]:
+    return {
+        "base_url": base_url,
+        "headers": default_headers(headers),
+        "cookies": cookies,
+        "follow_redirects": follow_redirects,
+        "timeout": timeout,
+    }
+
+
+class LiveTestClient(httpx2.Client):
+    """A sync client of a live server, with :class:`~asgitest.TestClient`'s WebSocket API.
+
+    In-process options that have no meaning over a socket (``grace_period``,
+    ``strict``, ``wait_for_app``...) are accepted and ignored, so one set of
+    options serves both modes.
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        cookies: CookieTypes | None = None,
+        follow_redirects: bool = True,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        **in_process_only: Any,
+    ) -> None:
+        super().__init__(**_client_kwargs(base_url, headers, cookies, follow_redirects, timeout))
+        self._default_wait = httpx2.Timeout(timeout).read
+
+    def websocket_connect(
+        self,
+        url: httpx2.URL | str,
+        subprotocols: Sequence[str] | None = None,
+        *,
+        params: QueryParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: CookieTypes | None = None,
+        timeout: float | None = None,
+    ) -> LiveWebSocketSession:
+        """A WebSocket session to ``url``; ``with`` performs the handshake."""
+        return LiveWebSocketSession(self, url, subprotocols, params, headers, cookies, timeout or self._default_wait)
+
+
+class AsyncLiveTestClient(httpx2.AsyncClient):
+    """An async client of a live server, with :class:`~asgitest.AsyncTestClient`'s WebSocket API."""
+
+    __test__ = False
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        cookies: CookieTypes | None = None,
+        follow_redirects: bool = True,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        **in_process_only: Any,
+    ) -> None:
+        super().__init__(**_client_kwargs(base_url, headers, cookies, follow_redirects, timeout))
+        self._default_wait = httpx2.Timeout(timeout).read
+
+    def websocket_connect(
+        self,
+        url: httpx2.URL | str,
+        subprotocols: Sequence[str] | None = None,
+        *,
+        params: QueryParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: CookieTypes | None = None,
+        timeout: float | None = None,
+    ) -> AsyncLiveWebSocketSession:
+        """A WebSocket session to ``url``; ``async with`` performs the handshake."""
+        return AsyncLiveWebSocketSession(
+            self, url, subprotocols, params, headers, cookies, timeout or self._default_wait
+        )
+
+
+def _ws_url(client: httpx2.Client | httpx2.AsyncClient, url: httpx2.URL | str) -> str:
+    merged = client.base_url.join(url) if not str(url).startswith(("ws://", "wss://")) else httpx2.URL(str(url))
+    return str(merged.copy_with(scheme={"http": "ws", "https": "wss"}.get(merged.scheme, merged.scheme)))
+
+
+def _message(event: Any) -> Message:
+    """A wsproto event as the message the in-process session would give."""
+    from wsproto import events
+
+    if isinstance(event, events.TextMessage):
+        return {"type": "websocket.send", "text": event.data}
+    if isinstance(event, events.BytesMessage):
+        return {"type": "websocket.send", "bytes": bytes(event.data)}
+    raise TypeError(f"unexpected WebSocket event {event!r}")  # pragma: no cover - pings are handled below
+
+
+def _denial(error: Any) -> WebSocketDenialResponse:
+    response = error.response
+    content = response.read() if not response.is_closed else response.content
+    return WebSocketDenialResponse(response.status_code, headers=response.headers, content=content)
+
+
+class _SessionBase:
+    """What the sync and async live sessions share: the handshake's results and the close state."""
+
+    accepted_subprotocol: str | None
+    extra_headers: list[tuple[bytes, bytes]] | None
+
+    def __init__(self, url: str, timeout: float | None) -> None:
+        self.where = f"live WebSocket {url}"
+        self._timeout = timeout
+        self._closed: Message | None = None
+        self.accepted_subprotocol = None
+        self.extra_headers = None
+
+    def _connected(self, session: Any) -> None:
+        response = session.response
+        self.accepted_subprotocol = response.headers.get("sec-websocket-protocol") if response else None
+        self.extra_headers = list(response.headers.raw) if response else None
+
+    def _close_message(self, code: int, reason: str | None) -> Message:
+        self._closed = {"type": "websocket.close", "code": code, "reason": reason or ""}
+        return dict(self._closed)
+
+    def _timeout_error(self, timeout: float | None) -> ASGITimeoutError:
+        return ASGITimeoutError(f"{self.where}: timed out after {timeout}s waiting for a message from the app")
+
+    def text_of(self, message: Message) -> str:
+        return text_of(message, self.where)
+
+    def bytes_of(self, message: Message) -> bytes:
+        return bytes_of(message, self.where)
+
+    def json_of(self, message: Message, mode: Literal["text", "binary"] = "text") -> Any:
+        return json_of(message, mode, self.where)
+
+
+class LiveWebSocketSession(_SessionBase):
+    """A WebSocket session over a socket, with :class:`~asgitest.WebSocketSession`'s methods."""
+
+    def __init__(
+        self,
+        client: httpx2.Client,
+        url: httpx2.URL | str,
+        subprotocols: Sequence[str] | None,
+        params: QueryParamTypes | None,
+        headers: HeaderTypes | None,
+        cookies: CookieTypes | None,
+        timeout: float | None,
+    ) -> None:
+        self._url = _ws_url(client, url)
+        super().__init__(self._url, timeout)
+        self._client = client
+        self._connect_args: dict[str, Any] = {
+            "subprotocols": list(subprotocols or []) or None,
+            "params": params,
+            "headers": headers,
+            "cookies": cookies,
+        }
+        self._stack = contextlib.ExitStack()
+        self._session: Any = None
+
+    def __enter__(self) -> LiveWebSocketSession:
+        from httpx2.websockets import WebSocketUpgradeError
+
+        try:
+            self._session = self._stack.enter_context(self._client.websocket(self._url, **self._connect_args))
+        except WebSocketUpgradeError as exc:
+            raise _denial(exc) from None
+        self._connected(self._session)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stack.close()
+
+    def send(self, message: Message) -> None:
+        self._check_open()
+        text = message.get("text")
+        if text is not None:
+            self._session.send_text(text)
+        else:
+            self._session.send_bytes(bytes(message["bytes"]))
+
+    def send_text(self, data: str) -> None:
+        self.send({"type": "websocket.receive", "text": data})
+
+    def send_bytes(self, data: bytes) -> None:
+        self.send({"type": "websocket.receive", "bytes": data})
+
+    def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        self.send(json_message(data, mode))
+
+    def receive(self, timeout: float | None = None) -> Message:
+        from httpx2.websockets import WebSocketDisconnect as Closed
+
+        if self._closed is not None:
+            return dict(self._closed)
+        wait = self._timeout if timeout is None else timeout
+        try:
+            event = self._session.receive(timeout=wait)
+        except TimeoutError:
+            raise self._timeout_error(wait) from None
+        except Closed as exc:
+            return self._close_message(exc.code, exc.reason)
+        return _message(event)
+
+    def receive_text(self, timeout: float | None = None) -> str:
+        return self.text_of(self.receive(timeout))
+
+    def receive_bytes(self, timeout: float | None = None) -> bytes:
+        return self.bytes_of(self.receive(timeout))
+
+    def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        return self.json_of(self.receive(timeout), mode)
+
+    def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self._session.close(code, reason)
+
+    def _check_open(self) -> None:
+        if self._session is None:
+            raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
+        if self._closed is not None:
+            raise WebSocketDisconnect(self._closed["code"], self._closed["reason"])
+
+
+class AsyncLiveWebSocketSession(_SessionBase):
+    """A WebSocket session over a socket, with :class:`~asgitest.AsyncWebSocketSession`'s methods."""
+
+    def __init__(
+        self,
+        client: httpx2.AsyncClient,
+        url: httpx2.URL | str,
+        subprotocols: Sequence[str] | None,
+        params: QueryParamTypes | None,
+        headers: HeaderTypes | None,
+        cookies: CookieTypes | None,
+        timeout: float | None,
+    ) -> None:
+        self._url = _ws_url(client, url)
+        super().__init__(self._url, timeout)
+        self._client = client
+        self._connect_args: dict[str, Any] = {
+            "subprotocols": list(subprotocols or []) or None,
+            "params": params,
+            "headers": headers,
+            "cookies": cookies,
+        }
+        self._stack = contextlib.AsyncExitStack()
+        self._session: Any = None
+
+    async def __aenter__(self) -> AsyncLiveWebSocketSession:
+        from httpx2.websockets import WebSocketUpgradeError
+
+        try:
+            self._session = await self._stack.enter_async_context(
+                self._client.websocket(self._url, **self._connect_args)
+            )
+        except WebSocketUpgradeError as exc:
+            raise _denial(exc) from None
+        self._connected(self._session)
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._stack.aclose()
+
+    async def send(self, message: Message) -> None:
+        if self._session is None:
+            raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
+        if self._closed is not None:
+            raise WebSocketDisconnect(self._closed["code"], self._closed["reason"])
+        text = message.get("text")
+        if text is not None:
+            await self._session.send_text(text)
+        else:
+            await self._session.send_bytes(bytes(message["bytes"]))
+
+    async def send_text(self, data: str) -> None:
+        await self.send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send({"type": "websocket.receive", "bytes": data})
+
+    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        await self.send(json_message(data, mode))
+
+    async def receive(self, timeout: float | None = None) -> Message:
+        from httpx2.websockets import WebSocketDisconnect as Closed
+
+        if self._closed is not None:
+            return dict(self._closed)
+        wait = self._timeout if timeout is None else timeout
+        try:
+            event = await self._session.receive(timeout=wait)
+        except TimeoutError:
+            raise self._timeout_error(wait) from None
+        except Closed as exc:
+            return self._close_message(exc.code, exc.reason)
+        return _message(event)
+
+    async def receive_text(self, timeout: float | None = None) -> str:
+        return self.text_of(await self.receive(timeout))
+
+    async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        return self.bytes_of(await self.receive(timeout))
+
+    async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        return self.json_of(await self.receive(timeout), mode)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        await self._session.close(code, reason)

@@ -1,0 +1,225 @@
+"""The pytest plugin, black-box: pytester runs small test files in a fresh pytest and we read the outcome."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+APP = """
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+from contextlib import asynccontextmanager
+
+import anyio
+
+STATE = {"lifespans": 0, "closed": 0}
+
+@asynccontextmanager
+async def lifespan(app):
+    STATE["lifespans"] += 1
+    yield {"greeting": "hello"}
+    STATE["closed"] += 1
+
+async def home(request):
+    return JSONResponse({"greeting": request.state.greeting})
+
+async def slow(request):
+    await anyio.sleep(30)
+    return PlainTextResponse("late")
+
+async def fail(request):
+    raise ValueError("the app failed on the server")
+
+async def echo(websocket):
+    await websocket.accept()
+    text = await websocket.receive_text()
+    await websocket.send_text(text.upper())
+    await websocket.close()
+
+def make_app():
+    return Starlette(
+        routes=[Route("/", home), Route("/slow", slow), Route("/fail", fail), WebSocketRoute("/ws", echo)],
+        lifespan=lifespan,
+    )
+
+@pytest.fixture
+def app():
+    return make_app()
+"""
+
+
+#: pytest-asyncio and anyio's plugin are both installed; each run keeps the one it tests.
+WITHOUT_ASYNCIO = ("-p", "no:asyncio")
+WITH_ASYNCIO = ("-p", "no:anyio", "-o", "asyncio_default_fixture_loop_scope=function")
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(APP)
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    return pytester
+
+
+def test_the_sync_fixture_runs_the_lifespan_and_closes(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import threading
+        from conftest import STATE
+
+        def test_home(asgi_client):
+            assert asgi_client.get("/").json() == {"greeting": "hello"}
+            with asgi_client.websocket_connect("/ws") as ws:
+                ws.send_text("hi")
+                assert ws.receive_text() == "HI"
+
+        def test_after():
+            assert STATE == {"lifespans": 1, "closed": 1}
+            assert not [t for t in threading.enumerate() if t.name.startswith("asgitest")]
+        """
+    )
+    project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=2)
+
+
+ASYNC_TESTS = textwrap.dedent("""
+    @MARK
+    async def test_home(async_asgi_client):
+        assert (await async_asgi_client.get("/")).json() == {"greeting": "hello"}
+        async with async_asgi_client.websocket_connect("/ws") as ws:
+            await ws.send_text("hi")
+            assert await ws.receive_text() == "HI"
+
+    def test_after():
+        from conftest import STATE
+        assert STATE["lifespans"] == STATE["closed"] >= 1
+""")
+
+
+def test_the_async_fixture_under_anyio_on_asyncio_and_trio(project: pytest.Pytester) -> None:
+    prefix = """
+        import pytest
+
+        @pytest.fixture(params=["asyncio", "trio"])
+        def anyio_backend(request):
+            return request.param
+
+        MARK = pytest.mark.anyio
+    """
+    project.makepyfile(textwrap.dedent(prefix) + ASYNC_TESTS)
+    project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize("loop_scope", ["function", "module", "session"])
+def test_the_async_fixture_under_pytest_asyncio(project: pytest.Pytester, loop_scope: str) -> None:
+    project.makepyfile(f"import pytest\nMARK = pytest.mark.asyncio(loop_scope={loop_scope!r})\n" + ASYNC_TESTS)
+    project.runpytest(*WITH_ASYNCIO).assert_outcomes(passed=2)
+
+
+def test_the_async_fixture_under_pytest_asyncio_auto_mode(project: pytest.Pytester) -> None:
+    project.makepyfile("MARK = lambda test: test\n" + ASYNC_TESTS)
+    project.runpytest(*WITH_ASYNCIO, "-o", "asyncio_mode=auto").assert_outcomes(passed=2)
+
+
+def test_options_set_the_timeout(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+        from asgitest import ASGITimeoutError
+
+        def test_slow(asgi_client):
+            with pytest.raises(ASGITimeoutError, match=r"within 0\\.2s"):
+                asgi_client.get("/slow")
+        """
+    )
+    project.runpytest(*WITHOUT_ASYNCIO, "--asgi-timeout", "0.2", "--asgi-grace-period", "0").assert_outcomes(passed=1)
+    project.makeini("[pytest]\nasgitest_timeout = 0.2\nasgitest_grace_period = 0\n")
+    project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=1)
+
+
+def test_the_relaxed_option(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def app():
+            async def sloppy(scope, receive, send):
+                await send({"type": "http.response.start", "status": 200, "headers": [(b"x y", b"1")]})
+                await send({"type": "http.response.body", "body": b"ok"})
+            return sloppy
+
+        def test_sloppy(asgi_client):
+            assert asgi_client.get("/").text == "ok"
+        """
+    )
+    project.runpytest("--asgi-relaxed", *WITHOUT_ASYNCIO).assert_outcomes(passed=1)
+    result = project.runpytest(*WITHOUT_ASYNCIO)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*ASGI rule ?header-name-token? broken*"])
+
+
+LIVE_TESTS = """
+    import pytest
+    from asgitest import LiveTestClient, TestClient
+
+    def test_live(asgi_client):
+        assert isinstance(asgi_client, LiveTestClient)
+        assert asgi_client.get("/").json() == {"greeting": "hello"}
+        with asgi_client.websocket_connect("/ws") as ws:
+            ws.send_text("hi")
+            assert ws.receive_text() == "HI"
+
+    @pytest.mark.asgi_in_process(reason="checks the client type")
+    def test_in_process(asgi_client):
+        assert isinstance(asgi_client, TestClient)
+
+    def test_fails_on_the_server(asgi_client):
+        assert asgi_client.get("/fail").status_code == 500
+"""
+
+
+def test_live_mode_serves_the_app_and_raises_its_errors(project: pytest.Pytester) -> None:
+    project.makepyfile(LIVE_TESTS)
+    result = project.runpytest("--asgi-live", *WITHOUT_ASYNCIO)
+    result.assert_outcomes(passed=3, errors=1)  # the failing test errors at teardown, when the server stops
+    result.stdout.fnmatch_lines(["*ValueError: the app failed on the server*"])
+
+
+def test_live_mode_in_parallel(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        **{
+            f"test_live_{number}": """
+                from asgitest import LiveTestClient
+
+                def test_live(asgi_client):
+                    assert isinstance(asgi_client, LiveTestClient)
+                    assert asgi_client.get("/").json() == {"greeting": "hello"}
+            """
+            for number in range(4)
+        }
+    )
+    project.runpytest_subprocess("-n", "2", "--asgi-live", *WITHOUT_ASYNCIO).assert_outcomes(passed=4)
+
+
+def test_the_live_marker(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+        from asgitest import AsyncLiveTestClient
+
+        @pytest.fixture(params=["asyncio", "trio"])
+        def anyio_backend(request):
+            return request.param
+
+        @pytest.mark.asgi_live
+        @pytest.mark.anyio
+        async def test_live(async_asgi_client, anyio_backend):
+            assert isinstance(async_asgi_client, AsyncLiveTestClient)
+            assert (await async_asgi_client.get("/")).json() == {"greeting": "hello"}
+        """
+    )
+    project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=2)
