@@ -19,8 +19,9 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from asgitest import AsyncTestClient, TestClient
+from asgitest import AsyncTestClient, LiveServer, TestClient
 from asgitest._types import ASGIApp
+from asgitest.pytest_plugin import is_live
 
 # Calls that return a context manager without doing I/O: build it here, enter it in a thread.
 _CONTEXT_FACTORIES = {"websocket_connect", "stream", "sse"}
@@ -100,24 +101,55 @@ ClientFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def make_client(flavor: str, anyio_backend: str) -> Iterator[ClientFactory]:
+def make_client(flavor: str, anyio_backend: str, request: pytest.FixtureRequest) -> Iterator[ClientFactory]:
     """Build a client of the test's flavour: ``make_client(app, **kwargs)``.
 
     Use it as ``async with make_client(app) as client`` (lifespan runs) or call
     ``await client.aclose()`` when done. Sync clients left open are closed at teardown.
+    With ``--asgi-live``, the app is served by uvicorn (lifespan included) and the
+    client is a live one with the same API; servers stop at teardown and re-raise
+    what the app raised on them.
     """
-    made: list[TestClient] = []
+    made: list[Any] = []
+    servers: list[LiveServer] = []
+    live = is_live(request.node)
 
     def factory(app: ASGIApp, **kwargs: Any) -> Any:
-        if flavor == "async":
+        if live:
+            server = LiveServer(app).start()
+            servers.append(server)
+            if flavor == "async":
+                return server.async_client(**kwargs)
+            client: Any = server.client(**kwargs)
+        elif flavor == "async":
             return AsyncTestClient(app, **kwargs)
-        client = TestClient(app, backend=anyio_backend, **kwargs)  # type: ignore[arg-type]
+        else:
+            client = TestClient(app, backend=anyio_backend, **kwargs)  # type: ignore[arg-type]
         made.append(client)
         return SyncAdapter(client)
 
     yield factory
     for client in made:
         client.close()
+    for server in servers:
+        server.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a live run, keep the client-level tests, and skip those that are in-process by nature."""
+    if not items or (not is_live(items[0]) and not config.getoption("--asgi-live")):
+        return
+    kept = []
+    for item in items:
+        if "make_client" not in getattr(item, "fixturenames", ()) and item.get_closest_marker("asgi_live") is None:
+            continue
+        marker = item.get_closest_marker("asgi_in_process")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "in-process by nature")
+            item.add_marker(pytest.mark.skip(reason=f"in-process only: {reason}"))
+        kept.append(item)
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 import asgitest
 from asgitest import Receive, Scope, Send, StaleConnectionWarning, TestClient
 
+from . import live
 from .apps import send_json
 
 pytestmark = pytest.mark.anyio
@@ -55,6 +56,7 @@ def loop_recorder(seen: list[tuple[str, object, int]]) -> Any:
     return app
 
 
+@live.LOOP
 @pytest.mark.parametrize("managed", [True, False], ids=["with", "without-with"])
 async def test_everything_runs_on_one_loop(make_client: Any, flavor: str, managed: bool) -> None:
     seen: list[tuple[str, object, int]] = []
@@ -173,6 +175,7 @@ async def test_the_broadcast_scenario_passes_test_after_test(make_client: Any, m
             await client.aclose()
 
 
+@live.CHECK
 async def test_an_app_that_keeps_closed_sockets_is_reported(make_client: Any) -> None:
     app = lobby(forget_sockets=True)
     client = make_client(app)

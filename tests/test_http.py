@@ -13,6 +13,7 @@ import pytest
 
 from asgitest import ASGIProtocolError, ASGITimeoutError, ClientDisconnected, Receive, Scope, Send
 
+from . import live
 from .apps import echo_scope, read_body, send_json
 
 if sys.version_info < (3, 11):  # pragma: no cover
@@ -21,6 +22,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
 pytestmark = pytest.mark.anyio
 
 
+@live.SCOPE
 async def test_scope_has_every_key_the_spec_lists(make_client: Any) -> None:
     client = make_client(echo_scope, root_path="/root", client=("10.0.0.1", 1234))
     response = await client.get("/a%20b/c?x=1&y=2", headers={"X-Custom": "Yes"})
@@ -47,6 +49,7 @@ async def test_scope_has_every_key_the_spec_lists(make_client: Any) -> None:
     assert set(scope["extensions"]) == {"http.response.debug", "http.response.trailers"}
 
 
+@live.SCOPE
 async def test_defaults_match_starlette(make_client: Any) -> None:
     client = make_client(echo_scope, base_url="https://example.org:8443")
     scope = (await client.get("/")).json()["scope"]
@@ -132,6 +135,7 @@ async def failing(scope: Scope, receive: Receive, send: Send) -> None:
     raise Boom("before start")
 
 
+@live.RAISE
 async def test_app_exceptions_are_re_raised_unwrapped(make_client: Any) -> None:
     client = make_client(failing)
     with pytest.raises(Boom, match="before start"):
@@ -143,6 +147,7 @@ async def test_app_exceptions_are_re_raised_unwrapped(make_client: Any) -> None:
     await client.aclose()
 
 
+@live.RAISE
 async def test_without_raising_server_exceptions_a_failure_is_a_500(make_client: Any) -> None:
     client = make_client(failing, raise_server_exceptions=False)
     before = await client.get("/")
@@ -152,6 +157,7 @@ async def test_without_raising_server_exceptions_a_failure_is_a_500(make_client:
     assert after.status_code == 200  # the response had started: the test sees what was sent
 
 
+@live.CHECK
 async def test_an_app_that_returns_without_responding_is_reported(make_client: Any) -> None:
     async def silent(scope: Scope, receive: Receive, send: Send) -> None:
         return
@@ -165,6 +171,7 @@ async def test_an_app_that_returns_without_responding_is_reported(make_client: A
     await client.aclose()
 
 
+@live.CHECK
 async def test_an_app_that_returns_mid_body_is_reported(make_client: Any) -> None:
     async def truncated(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -176,6 +183,7 @@ async def test_an_app_that_returns_mid_body_is_reported(make_client: Any) -> Non
     await client.aclose()
 
 
+@live.CHECK
 async def test_strict_false_tolerates_what_starlettes_client_does(make_client: Any) -> None:
     async def sloppy(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-length", b"10"), (b"x debug", b"1")]
@@ -204,6 +212,7 @@ def background_work(events: list[str]) -> Any:
     return app
 
 
+@live.WAIT
 async def test_a_plain_request_returns_after_the_app_returned(make_client: Any) -> None:
     events: list[str] = []
     client = make_client(background_work(events))
@@ -213,6 +222,7 @@ async def test_a_plain_request_returns_after_the_app_returned(make_client: Any) 
     assert events == ["background done"]
 
 
+@live.RAISE
 async def test_a_background_failure_reaches_the_test_with_its_traceback(make_client: Any) -> None:
     events: list[str] = []
     client = make_client(background_work(events))
@@ -236,6 +246,7 @@ def never_responds(seen: list[str]) -> Any:
     return app
 
 
+@live.TIMEOUT
 async def test_a_response_that_never_starts_times_out_and_disconnects_the_app(make_client: Any) -> None:
     seen: list[str] = []
     client = make_client(never_responds(seen), timeout=0.2, grace_period=0.1)
@@ -249,6 +260,7 @@ async def test_a_response_that_never_starts_times_out_and_disconnects_the_app(ma
     assert elapsed < 0.2 + 0.1 + 2  # timeout + grace, with room for a slow machine
 
 
+@live.TIMEOUT
 async def test_a_per_call_timeout_overrides_the_client_default(make_client: Any) -> None:
     seen: list[str] = []
     client = make_client(never_responds(seen), timeout=30, grace_period=0)
@@ -258,6 +270,7 @@ async def test_a_per_call_timeout_overrides_the_client_default(make_client: Any)
     assert seen[-1] == "finished"
 
 
+@live.TIMEOUT
 async def test_an_app_that_never_returns_after_its_response_times_out(make_client: Any) -> None:
     async def lingering(scope: Scope, receive: Receive, send: Send) -> None:
         await send_json(send, {"ok": True})
@@ -269,6 +282,7 @@ async def test_an_app_that_never_returns_after_its_response_times_out(make_clien
     await client.aclose()
 
 
+@live.WAIT
 async def test_leaving_a_stream_early_disconnects_the_app(make_client: Any) -> None:
     seen: list[Any] = []
 

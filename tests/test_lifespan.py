@@ -10,6 +10,7 @@ import pytest
 
 from asgitest import ASGIProtocolError, ASGITimeoutError, Receive, Scope, Send
 
+from . import live
 from .apps import send_json
 
 pytestmark = pytest.mark.anyio
@@ -38,6 +39,7 @@ def stateful(events: list[str]) -> Any:
     return app
 
 
+@live.LIFESPAN
 async def test_startup_and_shutdown_run_on_enter_and_exit(make_client: Any) -> None:
     events: list[str] = []
     async with make_client(stateful(events)) as client:
@@ -49,6 +51,7 @@ async def test_startup_and_shutdown_run_on_enter_and_exit(make_client: Any) -> N
     assert events == ["startup", "shutdown"]
 
 
+@live.LIFESPAN
 async def test_without_the_context_manager_no_lifespan_runs(make_client: Any) -> None:
     events: list[str] = []
     client = make_client(stateful(events))
@@ -92,6 +95,7 @@ async def test_apps_without_lifespan_support_work(make_client: Any) -> None:
         assert (await client.get("/")).json() == {"ok": True}
 
 
+@live.LIFESPAN
 async def test_a_hanging_startup_times_out(make_client: Any) -> None:
     async def hangs(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -102,6 +106,7 @@ async def test_a_hanging_startup_times_out(make_client: Any) -> None:
             pytest.fail("startup must fail")  # pragma: no cover
 
 
+@live.LIFESPAN
 async def test_a_hanging_shutdown_times_out(make_client: Any) -> None:
     async def hangs_on_shutdown(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -114,6 +119,7 @@ async def test_a_hanging_shutdown_times_out(make_client: Any) -> None:
             pass
 
 
+@live.LIFESPAN
 async def test_a_shutdown_failure_is_raised(make_client: Any) -> None:
     async def fails_on_shutdown(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()

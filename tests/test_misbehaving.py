@@ -26,6 +26,8 @@ from asgitest import (
     WebSocketDisconnect,
 )
 
+from . import live
+
 pytestmark = pytest.mark.anyio
 
 TIMEOUT = 0.5
@@ -270,6 +272,7 @@ CATALOG = [
 ]  # fmt: skip
 
 
+@live.CHECK
 @pytest.mark.parametrize("case", CATALOG, ids=[case.name for case in CATALOG])
 async def test_a_misbehaving_app_is_explained_in_time(make_client: Any, case: Case) -> None:
     client = make_client(case.app, timeout=TIMEOUT, grace_period=GRACE)

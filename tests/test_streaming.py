@@ -35,6 +35,7 @@ from asgitest import (
 )
 from asgitest._http import BODY_BUFFER, REQUEST_CHUNK
 
+from . import live
 from .apps import read_body
 from .conftest import SyncAdapter
 
@@ -44,7 +45,9 @@ pytestmark = pytest.mark.anyio
 #: unclosed when the reader stops early; trio warns about each when it collects them. That is
 #: httpx2's, not asgitest's (our body iterator is no generator): allow it where a test stops early.
 httpx2_abandons_generators = pytest.mark.filterwarnings(
-    r"ignore:Async generator 'httpx2\._models\.Response\.aiter_:ResourceWarning"
+    r"ignore:Async generator 'httpx2\._models\.Response\.aiter_:ResourceWarning",
+    # and live, httpcore2's pooled stream
+    r"ignore:Async generator 'httpcore2\._async\.connection_pool\.PoolByteStream:ResourceWarning",
 )
 
 
@@ -67,6 +70,7 @@ async def chunk(send: Send, body: bytes) -> None:
 # -- 1. incremental streaming and backpressure --------------------------------------------
 
 
+@live.WAIT
 async def test_stream_returns_at_the_response_start(make_client: Any) -> None:
     seen: list[str] = []
 
@@ -98,6 +102,7 @@ async def test_an_endless_stream_is_read_as_the_app_sends_it(make_client: Any) -
     assert lines == [str(number) for number in range(50)]
 
 
+@live.CHECK
 async def test_an_app_writing_faster_than_the_test_reads_is_held_back(make_client: Any) -> None:
     size = 1024
     sent = [0]
@@ -151,6 +156,7 @@ def polling_app(seen: list[str]) -> Starlette:
     return Starlette(routes=[Route("/ticks", ticks)])
 
 
+@live.WAIT
 @httpx2_abandons_generators
 async def test_leaving_a_stream_is_a_disconnect_the_app_can_poll(make_client: Any) -> None:
     seen: list[str] = []
@@ -161,6 +167,7 @@ async def test_leaving_a_stream_is_a_disconnect_the_app_can_poll(make_client: An
     assert seen == ["saw the disconnect"]
 
 
+@live.WAIT
 async def test_closing_the_response_is_a_disconnect(make_client: Any, flavor: str) -> None:
     seen: list[Any] = []
 
@@ -190,6 +197,7 @@ async def test_closing_the_response_is_a_disconnect(make_client: Any, flavor: st
     assert "that send raised ClientDisconnected in the app" in str(seen[1])
 
 
+@live.TIMEOUT
 async def test_an_app_ignoring_the_disconnect_is_cancelled_after_the_grace_period(make_client: Any) -> None:
     seen: list[str] = []
 
@@ -264,6 +272,7 @@ def recording_app(messages: list[Message], got_first: Any) -> Any:
     return app
 
 
+@live.SCOPE
 async def test_a_streamed_request_body_reaches_the_app_while_the_test_produces_it(
     make_client: Any, flavor: str
 ) -> None:
@@ -302,6 +311,7 @@ async def test_a_streamed_request_body_reaches_the_app_while_the_test_produces_i
     ]
 
 
+@live.SCOPE
 async def test_a_failing_body_producer_fails_the_request_and_disconnects_the_app(make_client: Any, flavor: str) -> None:
     seen: list[Any] = []
 
@@ -325,6 +335,7 @@ async def test_a_failing_body_producer_fails_the_request_and_disconnects_the_app
     assert "_body" in [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)][-1]
 
 
+@live.SCOPE
 async def test_a_large_body_reaches_the_app_in_chunks(make_client: Any) -> None:
     messages: list[Message] = []
     client = make_client(recording_app(messages, threading.Event()))
@@ -338,6 +349,7 @@ async def test_a_large_body_reaches_the_app_in_chunks(make_client: Any) -> None:
     assert b"".join(m["body"] for m in messages) == body
 
 
+@live.SCOPE
 async def test_an_empty_body_is_one_message(make_client: Any) -> None:
     messages: list[Message] = []
     client = make_client(recording_app(messages, threading.Event()))
@@ -349,6 +361,7 @@ async def test_an_empty_body_is_one_message(make_client: Any) -> None:
 # -- 5. timeouts and cancellation ---------------------------------------------------------
 
 
+@live.TIMEOUT
 async def test_a_response_start_timeout_disconnects_then_cancels_the_app(make_client: Any) -> None:
     seen: list[str] = []
 
@@ -371,6 +384,7 @@ async def test_a_response_start_timeout_disconnects_then_cancels_the_app(make_cl
     assert 0.2 <= elapsed < 0.2 + 0.1 + 2
 
 
+@live.TIMEOUT
 async def test_a_body_timeout_disconnects_the_app(make_client: Any) -> None:
     seen: list[str] = []
 
@@ -449,6 +463,7 @@ def background_app(log: list[str]) -> Starlette:
     return Starlette(routes=[Route("/work", start_work), Route("/release", release_work)])
 
 
+@live.BACKGROUND
 async def test_without_waiting_for_the_app_the_response_ends_with_its_body(make_client: Any) -> None:
     log: list[str] = []
     client = make_client(background_app(log), wait_for_app=False)
@@ -465,6 +480,7 @@ async def test_without_waiting_for_the_app_the_response_ends_with_its_body(make_
     await client.aclose()
 
 
+@live.BACKGROUND
 async def test_a_request_can_choose_not_to_wait_for_the_app(make_client: Any) -> None:
     log: list[str] = []
     client = make_client(background_app(log))
@@ -476,6 +492,7 @@ async def test_a_request_can_choose_not_to_wait_for_the_app(make_client: Any) ->
     await client.aclose()
 
 
+@live.BACKGROUND
 async def test_an_exception_nobody_waited_for_is_raised_at_close(make_client: Any) -> None:
     log: list[str] = []
     client = make_client(background_app(log), wait_for_app=False)
@@ -485,6 +502,7 @@ async def test_an_exception_nobody_waited_for_is_raised_at_close(make_client: An
         await client.aclose()
 
 
+@live.BACKGROUND
 async def test_an_app_failing_after_the_test_left_its_stream_is_not_lost(make_client: Any) -> None:
     async def fails_on_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
         await read_body(receive)
@@ -501,6 +519,7 @@ async def test_an_app_failing_after_the_test_left_its_stream_is_not_lost(make_cl
     await client.aclose()  # raised once, at the first call that could
 
 
+@live.CHECK
 async def test_a_stream_left_open_is_reported_at_close(make_client: Any, flavor: str) -> None:
     seen: list[str] = []
 
@@ -520,12 +539,14 @@ async def test_a_stream_left_open_is_reported_at_close(make_client: Any, flavor:
     assert seen == ["http.disconnect"]
 
 
+@live.BACKGROUND
 async def test_wait_idle_with_nothing_running_returns(make_client: Any) -> None:
     client = make_client(background_app([]))
     await client.wait_idle()
     await client.aclose()
 
 
+@live.BACKGROUND
 async def test_close_waits_for_background_work_of_a_complete_response(make_client: Any) -> None:
     log: list[str] = []
 
@@ -544,6 +565,7 @@ async def test_close_waits_for_background_work_of_a_complete_response(make_clien
 # -- 7. exceptions after the response started ---------------------------------------------
 
 
+@live.RAISE
 async def test_an_exception_mid_stream_is_raised_at_the_read_that_sees_it(make_client: Any) -> None:
     async def breaks_mid_stream(scope: Scope, receive: Receive, send: Send) -> None:
         await start(send)

@@ -22,6 +22,7 @@ from asgitest import (
     WebSocketDisconnect,
 )
 
+from . import live
 from .apps import jsonable_scope
 
 pytestmark = pytest.mark.anyio
@@ -29,6 +30,8 @@ pytestmark = pytest.mark.anyio
 
 async def echo(scope: Scope, receive: Receive, send: Send) -> None:
     """Accepts (with the first offered subprotocol and a header), echoes text and bytes, closes on 'bye'."""
+    if scope["type"] != "websocket":  # no lifespan: a server goes on without
+        raise ValueError(f"unsupported scope {scope['type']}")
     assert (await receive())["type"] == "websocket.connect"
     subprotocols = scope["subprotocols"]
     await send(
@@ -81,6 +84,7 @@ async def test_subprotocol_negotiation_and_accept_headers(make_client: Any) -> N
     await client.aclose()
 
 
+@live.SCOPE
 async def test_websocket_scope_fidelity(make_client: Any) -> None:
     client = make_client(echo, root_path="/api")
     async with client.websocket_connect("/ws/room%201?token=t", subprotocols=["a", "b"]) as ws:
@@ -119,6 +123,7 @@ async def test_the_app_closing_with_a_code_and_reason(make_client: Any) -> None:
     await client.aclose()
 
 
+@live.WAIT
 async def test_the_test_closing_with_a_code_and_reason(make_client: Any) -> None:
     received: list[Any] = []
 
@@ -136,6 +141,7 @@ async def test_the_test_closing_with_a_code_and_reason(make_client: Any) -> None
     assert received == [{"type": "websocket.disconnect", "code": 4100, "reason": "done here"}]
 
 
+@live.SERVER
 async def test_closing_before_accept_raises_with_the_code(make_client: Any) -> None:
     async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -149,6 +155,7 @@ async def test_closing_before_accept_raises_with_the_code(make_client: Any) -> N
     assert (caught.value.code, caught.value.reason) == (1008, "policy")
 
 
+@live.DENIAL
 async def test_denial_responses(make_client: Any) -> None:
     async def deny(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -170,6 +177,7 @@ async def test_denial_responses(make_client: Any) -> None:
     assert isinstance(caught.value, WebSocketDisconnect)
 
 
+@live.SERVER
 async def test_returning_without_accepting_is_a_403_denial(make_client: Any) -> None:
     async def leave(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -201,6 +209,7 @@ class Boom(Exception):
     pass
 
 
+@live.RAISE
 async def test_app_exceptions_surface(make_client: Any) -> None:
     async def crash(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -229,6 +238,7 @@ async def test_app_exceptions_surface(make_client: Any) -> None:
     await client.aclose()
 
 
+@live.CHECK
 async def test_protocol_violations_are_named(make_client: Any) -> None:
     async def early_send(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -258,6 +268,7 @@ async def test_receive_times_out_and_the_session_stays_usable(make_client: Any) 
     await client.aclose()
 
 
+@live.TIMEOUT
 async def test_accept_times_out(make_client: Any) -> None:
     async def never_accepts(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -270,6 +281,7 @@ async def test_accept_times_out(make_client: Any) -> None:
     await client.aclose()
 
 
+@live.WAIT
 async def test_the_app_finishes_its_cleanup_after_a_close(make_client: Any) -> None:
     cleaned: list[str] = []
 
@@ -288,6 +300,7 @@ async def test_the_app_finishes_its_cleanup_after_a_close(make_client: Any) -> N
     await client.aclose()
 
 
+@live.TIMEOUT
 async def test_an_app_ignoring_the_close_is_cancelled_after_the_grace_period(make_client: Any) -> None:
     outcome: list[str] = []
 
@@ -309,6 +322,7 @@ async def test_an_app_ignoring_the_close_is_cancelled_after_the_grace_period(mak
     await client.aclose()
 
 
+@live.WAIT
 async def test_sending_after_the_test_closed_raises_client_disconnected_in_the_app(make_client: Any) -> None:
     errors: list[BaseException] = []
 
@@ -349,6 +363,7 @@ async def test_messages_from_a_background_task_are_buffered(make_client: Any) ->
     await client.aclose()
 
 
+@live.WAIT
 async def test_sends_reach_the_app_in_order_before_a_close(make_client: Any) -> None:
     received: list[Any] = []
 
@@ -392,6 +407,7 @@ async def test_a_receive_waiting_is_woken_by_a_later_message(make_client: Any) -
     await client.aclose()
 
 
+@live.CHECK
 async def test_sessions_left_open_are_closed_with_the_client(make_client: Any) -> None:
     received: list[Any] = []
 
@@ -409,6 +425,7 @@ async def test_sessions_left_open_are_closed_with_the_client(make_client: Any) -
     assert received == ["websocket.disconnect"] * 2
 
 
+@live.TIMEOUT
 async def test_an_app_that_resists_cancellation_is_reported_not_waited_for(
     make_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

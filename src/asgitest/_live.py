@@ -13,6 +13,7 @@ Needs the ``live`` extra (uvicorn, wsproto).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -31,6 +32,7 @@ from ._errors import (
     WebSocketDisconnect,
     is_disconnect_exit,
 )
+from ._lifespan import LifespanFailed
 from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, Receive, Scope, Send, TimeoutTypes
 from ._websocket import bytes_of, json_message, json_of, text_of
 
@@ -38,6 +40,9 @@ __all__ = ["AsyncLiveTestClient", "LiveServer", "LiveTestClient"]
 
 #: Seconds the server gets to start serving, and to stop.
 START_TIMEOUT = 10.0
+#: Seconds the app's connections get to finish when the server stops, before uvicorn
+#: cancels them (an endless stream whose app ignores the disconnect would keep it forever).
+SHUTDOWN_GRACE = 1.0
 
 
 class LiveServer:
@@ -56,13 +61,56 @@ class LiveServer:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._failure: list[BaseException] = []
+        self._startup_asked = self._startup_answered = False
 
     async def _recording(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+
+        async def send_and_yield(message: Message) -> None:
+            # uvicorn's send() returns at once after the client left, without yielding: an app
+            # that loops on send() alone would hold the server's loop for ever. Yield once.
+            await send(message)
+            await asyncio.sleep(0)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_and_yield)
         except Exception as exc:
-            if scope["type"] != "lifespan" and not is_disconnect_exit(exc):
+            if not is_disconnect_exit(exc):
                 self.errors.append(exc)
+            raise
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app's lifespan; a startup failure is kept for :meth:`start` to raise, as in-process.
+
+        As under uvicorn's ``lifespan="auto"``, an app that raises before it receives, or
+        that answers with a message of another scope, has no lifespan: the server goes on.
+        """
+        supported = False
+
+        async def receiving() -> Message:
+            nonlocal supported
+            supported = self._startup_asked = True
+            return await receive()
+
+        async def sending(message: Message) -> None:
+            nonlocal supported
+            self._startup_answered = True
+            kind = str(message.get("type", ""))
+            supported = supported and kind.startswith("lifespan.")
+            if kind == "lifespan.startup.failed":
+                reason = message.get("message") or "(no message)"
+                self._failure.append(
+                    LifespanFailed(f"lifespan of the live server at {self.url}: startup failed: {reason}")
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receiving, sending)
+        except Exception as exc:
+            if supported:  # a failure of the app's own lifespan
+                self._failure.append(exc)
             raise
 
     def start(self) -> LiveServer:
@@ -78,6 +126,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         options: dict[str, Any] = {"lifespan": "auto", "log_config": None, "ws": "wsproto", "http": "h11"}
         options["interface"] = "asgi3"
+        options["timeout_graceful_shutdown"] = SHUTDOWN_GRACE
         options.update(self.options)
         config = uvicorn.Config(self._recording, **options)
         started = threading.Event()
@@ -101,18 +150,34 @@ class LiveServer:
         self._thread = threading.Thread(target=serve, name=f"asgitest live server {self.url}", daemon=True)
         self._thread.start()
         if not started.wait(START_TIMEOUT) or not server.started:
+            if self._startup_asked and not self._startup_answered:
+                # uvicorn waits for the answer without end: the server thread cannot be stopped.
+                server.force_exit = server.should_exit = True
+                self._thread = None
+                raise ASGITimeoutError(
+                    f"lifespan of the live server at {self.url}: the app did not answer "
+                    f"lifespan.startup within {START_TIMEOUT}s"
+                )
             self.stop(raise_errors=False)
-            if self._failure:
+            if self._failure and not isinstance(self._failure[0], SystemExit):
                 raise self._failure[0]
-            raise RuntimeError(f"the live server at {self.url} did not start (lifespan startup failed? see the log)")
+            raise RuntimeError(f"the live server at {self.url} did not start (see its log)")
+        if self._failure:  # uvicorn took the app's startup exception for "lifespan unsupported"
+            self.stop(raise_errors=False)
+            raise self._failure[0]
         return self
 
     def stop(self, *, raise_errors: bool = True) -> None:
         """Stop the server (running the lifespan shutdown); then re-raise the app's first exception."""
         if self._thread is not None:
             self._server.should_exit = True
-            self._thread.join(START_TIMEOUT)
-            self._thread = None
+            thread, self._thread = self._thread, None
+            thread.join(START_TIMEOUT)
+            if thread.is_alive():
+                raise RuntimeError(
+                    f"the live server at {self.url} did not stop within {START_TIMEOUT}s: "
+                    "an app task blocks the server's event loop (a call that never awaits?)"
+                )
         if raise_errors and self.errors:
             errors, self.errors = self.errors, []
             raise errors[0]
@@ -240,10 +305,21 @@ def _message(event: Any) -> Message:
     raise TypeError(f"unexpected WebSocket event {event!r}")  # pragma: no cover - pings are handled below
 
 
+#: The close code of a connection that ended without a close frame (RFC 6455, 7.1.5).
+ABNORMAL_CLOSURE = 1006
+
+#: Headers of a handshake response that the server writes, not the app.
+_HANDSHAKE_HEADERS = frozenset(
+    {b"upgrade", b"connection", b"sec-websocket-accept", b"sec-websocket-protocol", b"date", b"server"}
+)
+
+
 def _denial(error: Any) -> WebSocketDenialResponse:
+    """The in-process denial for httpx2's upgrade error. httpx2 closes the response before
+    raising, so its body is lost: a live denial has the status and headers only."""
     response = error.response
-    content = response.read() if not response.is_closed else response.content
-    return WebSocketDenialResponse(response.status_code, headers=response.headers, content=content)
+    headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _HANDSHAKE_HEADERS]
+    return WebSocketDenialResponse(response.status_code, headers=headers)
 
 
 class _SessionBase:
@@ -253,20 +329,35 @@ class _SessionBase:
     extra_headers: list[tuple[bytes, bytes]] | None
 
     def __init__(self, url: str, timeout: float | None) -> None:
-        self.where = f"live WebSocket {url}"
+        parsed = httpx2.URL(url)
+        self.where = f"WebSocket {parsed.raw_path.decode('ascii', 'replace')} (live, {parsed.host}:{parsed.port})"
         self._timeout = timeout
         self._closed: Message | None = None
+        self._test_closed = ""
         self.accepted_subprotocol = None
         self.extra_headers = None
 
     def _connected(self, session: Any) -> None:
         response = session.response
-        self.accepted_subprotocol = response.headers.get("sec-websocket-protocol") if response else None
-        self.extra_headers = list(response.headers.raw) if response else None
+        if response is None:  # pragma: no cover - httpx2 always keeps the handshake response
+            return
+        self.accepted_subprotocol = response.headers.get("sec-websocket-protocol")
+        # The headers the app added to its accept, without those of the handshake and the server.
+        self.extra_headers = [
+            (name.lower(), value) for name, value in response.headers.raw if name.lower() not in _HANDSHAKE_HEADERS
+        ]
 
     def _close_message(self, code: int, reason: str | None) -> Message:
         self._closed = {"type": "websocket.close", "code": code, "reason": reason or ""}
         return dict(self._closed)
+
+    def _check_open(self, session: Any) -> None:
+        if session is None:
+            raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
+        if self._test_closed:
+            raise ClientClosedError(f"{self.where} was {self._test_closed}; open a new session")
+        if self._closed is not None:
+            raise WebSocketDisconnect(self._closed["code"], self._closed["reason"])
 
     def _timeout_error(self, timeout: float | None) -> ASGITimeoutError:
         return ASGITimeoutError(f"{self.where}: timed out after {timeout}s waiting for a message from the app")
@@ -320,7 +411,7 @@ class LiveWebSocketSession(_SessionBase):
         self._stack.close()
 
     def send(self, message: Message) -> None:
-        self._check_open()
+        self._check_open(self._session)
         text = message.get("text")
         if text is not None:
             self._session.send_text(text)
@@ -338,9 +429,12 @@ class LiveWebSocketSession(_SessionBase):
 
     def receive(self, timeout: float | None = None) -> Message:
         from httpx2.websockets import WebSocketDisconnect as Closed
+        from httpx2.websockets import WebSocketNetworkError as Dropped
 
         if self._closed is not None:
             return dict(self._closed)
+        if self._test_closed:
+            raise ClientClosedError(f"{self.where} was {self._test_closed}; nothing more will arrive")
         wait = self._timeout if timeout is None else timeout
         try:
             event = self._session.receive(timeout=wait)
@@ -348,6 +442,8 @@ class LiveWebSocketSession(_SessionBase):
             raise self._timeout_error(wait) from None
         except Closed as exc:
             return self._close_message(exc.code, exc.reason)
+        except Dropped:  # the connection ended without a close frame: abnormal closure
+            return self._close_message(ABNORMAL_CLOSURE, None)
         return _message(event)
 
     def receive_text(self, timeout: float | None = None) -> str:
@@ -360,13 +456,8 @@ class LiveWebSocketSession(_SessionBase):
         return self.json_of(self.receive(timeout), mode)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self._test_closed = self._test_closed or f"closed by the test with code {code}"
         self._session.close(code, reason)
-
-    def _check_open(self) -> None:
-        if self._session is None:
-            raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
-        if self._closed is not None:
-            raise WebSocketDisconnect(self._closed["code"], self._closed["reason"])
 
 
 class AsyncLiveWebSocketSession(_SessionBase):
@@ -410,10 +501,7 @@ class AsyncLiveWebSocketSession(_SessionBase):
         await self._stack.aclose()
 
     async def send(self, message: Message) -> None:
-        if self._session is None:
-            raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
-        if self._closed is not None:
-            raise WebSocketDisconnect(self._closed["code"], self._closed["reason"])
+        self._check_open(self._session)
         text = message.get("text")
         if text is not None:
             await self._session.send_text(text)
@@ -431,9 +519,12 @@ class AsyncLiveWebSocketSession(_SessionBase):
 
     async def receive(self, timeout: float | None = None) -> Message:
         from httpx2.websockets import WebSocketDisconnect as Closed
+        from httpx2.websockets import WebSocketNetworkError as Dropped
 
         if self._closed is not None:
             return dict(self._closed)
+        if self._test_closed:
+            raise ClientClosedError(f"{self.where} was {self._test_closed}; nothing more will arrive")
         wait = self._timeout if timeout is None else timeout
         try:
             event = await self._session.receive(timeout=wait)
@@ -441,6 +532,8 @@ class AsyncLiveWebSocketSession(_SessionBase):
             raise self._timeout_error(wait) from None
         except Closed as exc:
             return self._close_message(exc.code, exc.reason)
+        except Dropped:  # the connection ended without a close frame: abnormal closure
+            return self._close_message(ABNORMAL_CLOSURE, None)
         return _message(event)
 
     async def receive_text(self, timeout: float | None = None) -> str:
@@ -453,4 +546,5 @@ class AsyncLiveWebSocketSession(_SessionBase):
         return self.json_of(await self.receive(timeout), mode)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self._test_closed = self._test_closed or f"closed by the test with code {code}"
         await self._session.close(code, reason)
