@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import threading
 import types
 from typing import Any
@@ -193,6 +194,36 @@ async def test_an_app_that_keeps_closed_sockets_is_reported(make_client: Any) ->
     assert caught.value.code == 1006
     with pytest.warns(StaleConnectionWarning):
         await client.aclose()
+
+
+@live.CHECK
+async def test_a_logged_traceback_holding_a_closed_socket_is_no_leak(make_client: Any) -> None:
+    """Quart and Falcon log a handler's exception; the kept record's traceback holds the
+    handler's finished frame, and that frame the socket: not the app's reference."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("tests.keeps-records")
+    logger.addHandler(handler)
+
+    async def play(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            await websocket.receive_text()
+            raise ValueError("the handler failed")
+        except ValueError:
+            logger.exception("handler failed")
+        await websocket.close()
+
+    client = make_client(Starlette(routes=[WebSocketRoute("/ws", play)]))
+    try:
+        async with client.websocket_connect("/ws") as ws:
+            await ws.send_text("go")
+            assert (await ws.receive())["type"] == "websocket.close"
+        await client.aclose()  # no StaleConnectionWarning: warnings are errors here
+    finally:
+        logger.removeHandler(handler)
+    assert records[0].exc_info is not None  # the traceback was kept all along
 
 
 def test_exceptions_are_catchable_as_starlettes() -> None:

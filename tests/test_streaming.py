@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sys
 import threading
 import time
 import traceback
@@ -38,6 +39,9 @@ from asgitest._http import BODY_BUFFER, REQUEST_CHUNK
 from . import live
 from .apps import read_body
 from .conftest import SyncAdapter
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import ExceptionGroup
 
 pytestmark = pytest.mark.anyio
 
@@ -517,6 +521,30 @@ async def test_an_app_failing_after_the_test_left_its_stream_is_not_lost(make_cl
     with pytest.raises(RuntimeError, match="cleanup after the disconnect failed"):
         await client.wait_idle()
     await client.aclose()  # raised once, at the first call that could
+
+
+@live.BACKGROUND
+@pytest.mark.parametrize("wrap", ["raised from", "in a group"])
+async def test_a_disconnect_the_framework_wraps_is_still_the_apps_way_out(make_client: Any, wrap: str) -> None:
+    """Litestar raises its own exception *from* the ClientDisconnected; task groups wrap it in a group."""
+
+    async def wraps(scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive)
+        await start(send)
+        await chunk(send, b"one")
+        assert (await receive())["type"] == "http.disconnect"
+        try:
+            await chunk(send, b"too late")
+        except ClientDisconnected as exc:
+            if wrap == "raised from":
+                raise RuntimeError("exception caught after response started") from exc
+            raise ExceptionGroup("task group", [exc, ClientDisconnected("and another")]) from None
+
+    client = make_client(wraps)
+    async with client.stream("GET", "/feed") as response:
+        assert await first(response.aiter_bytes(), 1) == [b"one"]
+    await client.wait_idle()  # nothing to re-raise
+    await client.aclose()
 
 
 @live.CHECK

@@ -14,6 +14,7 @@ from asgitest import (
     ASGITimeoutError,
     ClientClosedError,
     ClientDisconnected,
+    Message,
     Receive,
     Scope,
     Send,
@@ -153,6 +154,28 @@ async def test_closing_before_accept_raises_with_the_code(make_client: Any) -> N
             pytest.fail("the handshake must fail")  # pragma: no cover
     await client.aclose()
     assert (caught.value.code, caught.value.reason) == (1008, "policy")
+
+
+@pytest.mark.parametrize("refusal", ["close", "denial"])
+async def test_an_app_refusing_the_handshake_then_receives_a_disconnect(make_client: Any, refusal: str) -> None:
+    """As under uvicorn: the connection ended with the handshake (1006: no close frame)."""
+    after: list[Message] = []
+
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        if refusal == "close":
+            await send({"type": "websocket.close", "code": 4001})
+        else:
+            await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+            await send({"type": "websocket.http.response.body", "body": b""})
+        after.append(await receive())
+
+    client = make_client(refuse, grace_period=5)
+    with pytest.raises(WebSocketDisconnect):
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+    assert after == [{"type": "websocket.disconnect", "code": 1006, "reason": None}]
 
 
 @live.DENIAL

@@ -28,9 +28,13 @@ catching them.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import httpx2
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = [
     "ASGIProtocolError",
@@ -166,11 +170,22 @@ class AppCancelledWarning(ASGITestWarning):
     """
 
 
-def is_disconnect_exit(error: BaseException) -> bool:
+def is_disconnect_exit(error: BaseException, _depth: int = 0) -> bool:
     """Whether ``error`` is how an app (or its framework) leaves once the client went away.
 
     ``ClientDisconnected`` (any ``OSError``, as servers raise) and the frameworks'
     own disconnect exceptions: raised after the test disconnected, they are the
-    app's normal way out, not a failure to report.
+    app's normal way out, not a failure to report. Frameworks wrap them: an
+    exception raised *from* one (Litestar), or a group of nothing else (task
+    groups), is one too.
     """
-    return isinstance(error, OSError | WebSocketDisconnect | _StarletteWebSocketDisconnect | _StarletteClientDisconnect)
+    if isinstance(error, _DISCONNECTS):
+        return True
+    if _depth > 16:  # pragma: no cover - a cycle of causes
+        return False
+    if isinstance(error, BaseExceptionGroup):
+        return all(is_disconnect_exit(inner, _depth + 1) for inner in error.exceptions)
+    return error.__cause__ is not None and is_disconnect_exit(error.__cause__, _depth + 1)
+
+
+_DISCONNECTS = (OSError, WebSocketDisconnect, _StarletteWebSocketDisconnect, _StarletteClientDisconnect)

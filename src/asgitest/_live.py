@@ -34,7 +34,7 @@ from ._errors import (
 )
 from ._lifespan import LifespanFailed
 from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, Receive, Scope, Send, TimeoutTypes
-from ._websocket import bytes_of, json_message, json_of, text_of
+from ._websocket import ABNORMAL_CLOSURE, bytes_of, json_message, json_of, text_of
 
 __all__ = ["AsyncLiveTestClient", "LiveServer", "LiveTestClient"]
 
@@ -304,9 +304,6 @@ def _message(event: Any) -> Message:
         return {"type": "websocket.send", "bytes": bytes(event.data)}
     raise TypeError(f"unexpected WebSocket event {event!r}")  # pragma: no cover - pings are handled below
 
-
-#: The close code of a connection that ended without a close frame (RFC 6455, 7.1.5).
-ABNORMAL_CLOSURE = 1006
 
 #: Headers of a handshake response that the server writes, not the app.
 _HANDSHAKE_HEADERS = frozenset(

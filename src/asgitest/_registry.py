@@ -18,6 +18,8 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import sys
+import types
 import warnings
 import weakref
 from collections import Counter
@@ -153,8 +155,9 @@ class Registry:
             self._closed.clear()
             return []
         gc.collect()  # only cycles are left to rule out; runs only when something may leak
-        stale = Counter(path for ref, path, _ in self._closed if ref() is not None)
-        last = {path: transcript for ref, path, transcript in self._closed if ref() is not None}
+        held = [(path, transcript) for ref, path, transcript in self._closed if _held(ref())]
+        stale = Counter(path for path, _ in held)
+        last = dict(held)
         self._closed.clear()
         return [
             (
@@ -166,6 +169,52 @@ class Registry:
             )
             for path, count in stale.items()
         ]
+
+
+#: How many referrers :func:`_held` looks at before it takes an object for held.
+_SEARCH_BUDGET = 400
+
+
+def _held(target: object) -> bool:
+    """Whether ``target`` is still held by live code, not only by finished frames.
+
+    A traceback kept after the app handled an exception (a log record that pytest's
+    logging plugin keeps, for one) holds the app's finished frames, and their locals the
+    closed connection: that is no leak of the app's. Walks the referrers up from
+    ``target``: a path through a finished frame or a traceback is dropped; any other path
+    that ends (at a running coroutine's frame, or at an object only the stack holds)
+    means held, as does running out of budget.
+    """
+    if target is None:
+        return False
+    seen = {id(target)}
+    frontier = [target]
+    ours = {id(seen), id(frontier), id(sys._getframe())}
+    while frontier:
+        node = frontier.pop()
+        referrers = gc.get_referrers(node)
+        ours.add(id(referrers))
+        found = [referrer for referrer in referrers if id(referrer) not in ours]
+        ours.add(id(found))
+        del node, referrers
+        if not found:
+            return True  # held from the stack, where the collector does not look
+        for referrer in found:
+            if id(referrer) in seen:
+                continue
+            seen.add(id(referrer))
+            if len(seen) > _SEARCH_BUDGET:
+                return True
+            if isinstance(referrer, types.FrameType):
+                if any(isinstance(owner, _SUSPENDABLE) for owner in gc.get_referrers(referrer)):
+                    return True  # a suspended coroutine's frame: live code holds it
+                continue  # a finished frame, kept by a traceback or a later frame
+            if not isinstance(referrer, types.TracebackType):
+                frontier.append(referrer)
+    return False
+
+
+_SUSPENDABLE = (types.CoroutineType, types.GeneratorType, types.AsyncGeneratorType)
 
 
 def emit(notices: list[Notice], stacklevel: int) -> None:

@@ -46,6 +46,8 @@ from ._types import Message, Scope
 __all__ = ["AsyncWebSocketSession"]
 
 _APP_DONE: Message = {"type": "asgitest.app_done"}
+#: The close code of a connection that ended without a close frame (RFC 6455, 7.1.5).
+ABNORMAL_CLOSURE = 1006
 _HANDSHAKE_ENDS = {
     "websocket.close": "closed by the app during the handshake",
     "websocket.http.response.start": "denied by the app",
@@ -195,7 +197,9 @@ class AsyncWebSocketSession:
             headers = message.get("headers")
             self.extra_headers = None if headers is None else [(bytes(k), bytes(v)) for k, v in headers]
             return
-        conn.closed_how = _HANDSHAKE_ENDS.get(kind, "left without an accept by the app")
+        # The connection ends with the handshake; as under a server, an app still running
+        # receives websocket.disconnect (1006: no close frame was ever exchanged).
+        self._mark_closed(ABNORMAL_CLOSURE, None, _HANDSHAKE_ENDS.get(kind, "left without an accept by the app"))
         await self._end_app()
         if kind == "websocket.close":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
