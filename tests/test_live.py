@@ -6,8 +6,10 @@ same app, same client API, and what differs when a real server sits in between.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -294,3 +296,14 @@ def test_a_startup_failure_is_raised_by_start() -> None:
         LiveServer(raises).start()
     with pytest.raises(httpx2.ConnectError):
         httpx2.get(server.url)
+
+
+def test_the_documented_differences_name_tests_that_exist() -> None:
+    """docs/live.md names, for each difference, the tests that show it: they must not rot."""
+    root = Path(__file__).parent
+    text = (root.parent / "docs" / "live.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", text)
+    assert len(named) >= 20
+    for module, test in named:
+        source = (root / module).read_text(encoding="utf-8")
+        assert re.search(rf"^(async )?def {test}\(", source, re.MULTILINE), f"{module}::{test} is gone"

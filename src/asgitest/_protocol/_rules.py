@@ -96,7 +96,7 @@ TABLE: tuple[Rule, ...] = (
         "A close code is one an endpoint may send: 1000-1003, 1007-1014 or 3000-4999 (RFC 6455).",
         relaxed=True,
     ),
-    Rule("ws-close-reason-str", "A close 'reason' is a str or None."),
+    Rule("ws-close-reason-str", "A close 'reason' is a str or None.", relaxed=True),
     Rule("ws-close-reason-length", "A close reason is at most 123 bytes in UTF-8 (RFC 6455).", relaxed=True),
     Rule(
         "ws-denial-in-handshake",

@@ -103,8 +103,8 @@ class WebSocketProtocol(Checker):
         reason = message.get("reason")
         if reason is not None:
             if not isinstance(reason, str):
-                raise self.error("ws-close-reason-str", message, state.value)
-            if len(reason.encode("utf-8", "surrogatepass")) > 123:
+                self.broken("ws-close-reason-str", message, state.value)
+            elif len(reason.encode("utf-8", "surrogatepass")) > 123:
                 self.broken("ws-close-reason-length", message, state.value)
         self.state = _CLOSED
 
