@@ -11,6 +11,7 @@ is the real client's.
 from __future__ import annotations
 
 import functools
+import gc
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -157,4 +158,7 @@ def no_thread_left_behind() -> Iterator[None]:
     """Every test ends with no asgitest loop thread alive."""
     yield
     leftover = [t.name for t in threading.enumerate() if t.name.startswith("asgitest loop")]
+    if leftover:  # a client left unclosed stops when collected; an exception's traceback may hold it
+        gc.collect()
+        leftover = [t.name for t in threading.enumerate() if t.name.startswith("asgitest loop")]
     assert not leftover, f"loop threads left running: {leftover}"

@@ -108,7 +108,9 @@ class LoopThread:
             self._thread = None
             if portal is None or thread is None:
                 return
-            if threading.current_thread() is thread:  # pragma: no cover - only from a finalizer
+            if threading.current_thread() is thread:  # pragma: no cover - a collection on the loop thread
+                # ran the finalizer: the loop cannot wait for itself; stop it from outside.
+                threading.Thread(target=portal.call, args=(portal.stop,), name=f"{self.name} stopper").start()
                 return
             portal.call(portal.stop)
             thread.join()
