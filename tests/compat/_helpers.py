@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import itertools
 from typing import Any
 
@@ -28,12 +27,6 @@ send_after_disconnect = pytest.mark.asgi_in_process(
 #: A test that points the client elsewhere with ``base_url``: a live client always talks to the server's address.
 base_url_host = pytest.mark.asgi_in_process(
     reason="base_url's host and scheme reach the app in-process; a live client talks to http://127.0.0.1:<port>"
-)
-
-#: Starlette (and so FastAPI) parse forms with python-multipart, which the ``test`` extra does not install.
-needs_python_multipart = pytest.mark.skipif(
-    importlib.util.find_spec("python_multipart") is None,
-    reason="Starlette's form parsing needs python-multipart, not in the test extra",
 )
 
 

@@ -33,7 +33,7 @@ from asgitest import ASGIProtocolError
 from asgitest import WebSocketDisconnect as ClientWebSocketDisconnect
 
 from .. import live
-from ._helpers import abandons_generators, collect, first, needs_python_multipart, upload
+from ._helpers import abandons_generators, collect, first, upload
 
 pytestmark = pytest.mark.anyio
 
@@ -175,7 +175,6 @@ async def test_validation_errors_are_422(make_client: Any) -> None:
     assert locations == [("body", "price"), ("header", "x-agent")]
 
 
-@needs_python_multipart
 async def test_urlencoded_and_multipart_forms(make_client: Any) -> None:
     client = make_client(make_form_app())
     encoded = await client.post("/form", data={"title": "notes", "tags": "x"})

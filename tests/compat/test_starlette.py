@@ -20,7 +20,7 @@ from asgitest import WebSocketDenialResponse
 from asgitest import WebSocketDisconnect as ClientWebSocketDisconnect
 
 from .. import live
-from ._helpers import abandons_generators, first, needs_python_multipart, upload
+from ._helpers import abandons_generators, first, upload
 
 pytestmark = pytest.mark.anyio
 
@@ -133,7 +133,6 @@ async def test_json_query_and_headers(make_client: Any) -> None:
     assert response.json() == {"item": {"name": "pen", "price": 1.5}, "q": ["a", "b"], "agent": "probe"}
 
 
-@needs_python_multipart
 async def test_urlencoded_and_multipart_forms(make_client: Any) -> None:
     client = make_client(make_app())
     encoded = await client.post("/form", data={"title": "notes", "tags": "x"})
