@@ -226,6 +226,19 @@ async def test_a_logged_traceback_holding_a_closed_socket_is_no_leak(make_client
     assert records[0].exc_info is not None  # the traceback was kept all along
 
 
+async def test_a_closed_client_stays_closed(make_client: Any) -> None:
+    client = make_client(send_json_app)
+    assert (await client.get("/")).json() == {"ok": True}
+    await client.aclose()
+    with pytest.raises(asgitest.ClientClosedError, match="was closed; make a new one"):
+        client.websocket_connect("/ws")
+    with pytest.raises(RuntimeError, match="closed"):  # httpx2's own error for a request
+        await client.get("/")
+    with pytest.raises(RuntimeError):  # ClientClosedError in-process; httpx2's "cannot reopen" live
+        async with client:
+            pytest.fail("a closed client must not open again")  # pragma: no cover
+
+
 def test_exceptions_are_catchable_as_starlettes() -> None:
     assert issubclass(asgitest.WebSocketDisconnect, starlette.websockets.WebSocketDisconnect)
     assert issubclass(asgitest.WebSocketDenialResponse, starlette.testclient.WebSocketDenialResponse)
@@ -250,3 +263,8 @@ def test_the_public_surface_is_exactly_all() -> None:
         value = getattr(asgitest, name)
         if isinstance(value, type) and not isinstance(value, types.GenericAlias):  # 3.10: aliases pass as types
             assert value.__module__ == "asgitest", name
+
+
+async def send_json_app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await send_json(send, {"ok": True})

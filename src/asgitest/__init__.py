@@ -15,12 +15,13 @@ from ._errors import (
     ASGITimeoutError,
     ClientClosedError,
     ClientDisconnected,
+    LifespanFailed,
     StaleConnectionWarning,
     UnclosedConnectionWarning,
     WebSocketDenialResponse,
     WebSocketDisconnect,
 )
-from ._live import AsyncLiveTestClient, LiveServer, LiveTestClient
+from ._live import AsyncLiveTestClient, AsyncLiveWebSocketSession, LiveServer, LiveTestClient, LiveWebSocketSession
 from ._sync import TestClient, WebSocketSession
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._websocket import AsyncWebSocketSession
@@ -35,12 +36,15 @@ __all__ = [
     "ASGITimeoutError",
     "AppCancelledWarning",
     "AsyncLiveTestClient",
+    "AsyncLiveWebSocketSession",
     "AsyncTestClient",
     "AsyncWebSocketSession",
     "ClientClosedError",
     "ClientDisconnected",
+    "LifespanFailed",
     "LiveServer",
     "LiveTestClient",
+    "LiveWebSocketSession",
     "Message",
     "Receive",
     "Scope",

@@ -10,12 +10,13 @@ import httpx2
 
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT, ClientConfig, as_asgi3
 from ._engine import Engine, EngineTransport
+from ._errors import ClientClosedError
 from ._registry import emit
 from ._scope import websocket_request
 from ._types import ASGIApp, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes
 from ._websocket import AsyncWebSocketSession
 
-__all__ = ["AsyncTestClient", "make_config", "session_timeout"]
+__all__ = ["AsyncTestClient", "check_open", "make_config", "session_timeout"]
 
 
 def make_config(
@@ -49,6 +50,12 @@ def default_headers(headers: dict[str, str] | None) -> dict[str, str]:
     return merged
 
 
+def check_open(client: httpx2.Client | httpx2.AsyncClient) -> None:
+    """Raise :class:`ClientClosedError` if ``client`` was closed: a closed client stays closed."""
+    if client.is_closed:
+        raise ClientClosedError(f"{type(client).__name__} was closed; make a new one")
+
+
 def session_timeout(timeout: object, default: float | None) -> float | None:
     """The default wait of a WebSocket session: the call's ``timeout`` if given, else the client's."""
     if timeout is httpx2.USE_CLIENT_DEFAULT:
@@ -70,8 +77,9 @@ class AsyncTestClient(httpx2.AsyncClient):
         raise_server_exceptions: re-raise what the app raises at the call that observes it.
             When False, an app that fails before responding gives a 500.
         root_path: the ASGI ``root_path`` of every scope.
-        cookies, headers, follow_redirects: as for ``httpx2.AsyncClient``; the user agent
-            defaults to ``testclient`` and redirects are followed.
+        cookies: as for ``httpx2.AsyncClient``.
+        headers: as for ``httpx2.AsyncClient``; the user agent defaults to ``testclient``.
+        follow_redirects: as for ``httpx2.AsyncClient``, but True by default, as Starlette's.
         client: the ``client`` (host, port) of every scope.
         timeout: the bound of every wait (response start, each body chunk, WebSocket
             accept and receive, lifespan); a per-call ``timeout`` overrides it. None
@@ -121,6 +129,7 @@ class AsyncTestClient(httpx2.AsyncClient):
         )
 
     async def __aenter__(self) -> AsyncTestClient:
+        check_open(self)
         await super().__aenter__()
         await self._engine.startup()
         return self
@@ -177,5 +186,6 @@ class AsyncTestClient(httpx2.AsyncClient):
         ``url`` is relative to the base URL (its scheme becomes ws/wss). ``timeout``
         is the session's default wait (the client's when not given).
         """
+        check_open(self)
         request = websocket_request(self, url, subprotocols, params, headers, cookies)
         return self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))

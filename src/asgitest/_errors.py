@@ -7,6 +7,8 @@ working::
     ASGITestError
     ├── ASGITimeoutError            (also TimeoutError) a bounded wait expired
     ├── ASGIProtocolError           (also RuntimeError) the app broke the ASGI rules
+    │   └── LifespanFailed          the app answered lifespan.startup.failed (or
+    │                                shutdown.failed)
     ├── ClientDisconnected          (also OSError) the app sent on a connection the
     │                                client had closed; raised *inside the app*
     ├── WebSocketDisconnect         (also starlette.websockets.WebSocketDisconnect)
@@ -44,6 +46,7 @@ __all__ = [
     "AppCancelledWarning",
     "ClientClosedError",
     "ClientDisconnected",
+    "LifespanFailed",
     "StaleConnectionWarning",
     "UnclosedConnectionWarning",
     "WebSocketDenialResponse",
@@ -71,6 +74,11 @@ class ASGIProtocolError(ASGITestError, RuntimeError):
     def __init__(self, message: str, *, rule: str | None = None) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+class LifespanFailed(ASGIProtocolError):
+    """The app answered ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``; the
+    message carries the app's own message."""
 
 
 class ClientClosedError(ASGITestError, RuntimeError):

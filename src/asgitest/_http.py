@@ -486,9 +486,9 @@ class HTTPExchange:
         assert self.task is not None
         if warn:
             self._cancel_notice = (
-                f"{self.where} ({self.config.label}): the app was still running "
-                f"{self.config.grace_period}s after the client disconnected ({self.disconnect_reason}) "
-                "and was cancelled. A server would let it run on: stop when receive() returns "
+                f"{self.where} ({self.config.label}): the app was cancelled: it was still running "
+                f"{self.config.grace_period}s after the client disconnected ({self.disconnect_reason}). "
+                "A server would let it run on: stop when receive() returns "
                 "http.disconnect (Starlette: await request.is_disconnected()) or when a send raises."
             )
         return not await self.task.finish(self.config.grace_period)
@@ -522,8 +522,8 @@ class HTTPExchange:
         self._orphan()
         if not await self.task.wait(self.config.timeout):
             self._cancel_notice = (
-                f"{self.where} ({self.config.label}): the app was still running {self.config.timeout}s "
-                f"after its response was complete, when {reason}, and was cancelled."
+                f"{self.where} ({self.config.label}): the app was cancelled: it was still running "
+                f"{self.config.timeout}s after its response was complete, when {reason}."
             )
             await self.task.finish(0)
 

@@ -10,19 +10,15 @@ startup, is raised with the app's own traceback.
 from __future__ import annotations
 
 from ._config import ClientConfig
-from ._errors import ASGIProtocolError, ASGITimeoutError
+from ._errors import ASGITimeoutError, LifespanFailed
 from ._protocol import LifespanProtocol, LifespanState
 from ._queue import MessageQueue
 from ._runner import AppTask, spawn
 from ._types import Message
 
-__all__ = ["Lifespan", "LifespanFailed"]
+__all__ = ["Lifespan"]
 
 _APP_DONE: Message = {"type": "asgitest.app_done"}
-
-
-class LifespanFailed(ASGIProtocolError):
-    """The app answered ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``."""
 
 
 class Lifespan:

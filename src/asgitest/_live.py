@@ -23,20 +23,20 @@ from typing import Any, Literal
 
 import httpx2
 
-from ._client import default_headers
+from ._client import check_open, default_headers
 from ._config import DEFAULT_TIMEOUT, as_asgi3
 from ._errors import (
     ASGITimeoutError,
     ClientClosedError,
+    LifespanFailed,
     WebSocketDenialResponse,
     WebSocketDisconnect,
     is_disconnect_exit,
 )
-from ._lifespan import LifespanFailed
 from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, Receive, Scope, Send, TimeoutTypes
 from ._websocket import ABNORMAL_CLOSURE, bytes_of, json_message, json_of, text_of
 
-__all__ = ["AsyncLiveTestClient", "LiveServer", "LiveTestClient"]
+__all__ = ["AsyncLiveTestClient", "AsyncLiveWebSocketSession", "LiveServer", "LiveTestClient", "LiveWebSocketSession"]
 
 #: Seconds the server gets to start serving, and to stop.
 START_TIMEOUT = 10.0
@@ -252,6 +252,7 @@ class LiveTestClient(httpx2.Client):
         timeout: float | None = None,
     ) -> LiveWebSocketSession:
         """A WebSocket session to ``url``; ``with`` performs the handshake."""
+        check_open(self)
         return LiveWebSocketSession(self, url, subprotocols, params, headers, cookies, timeout or self._default_wait)
 
 
@@ -284,6 +285,7 @@ class AsyncLiveTestClient(httpx2.AsyncClient):
         timeout: float | None = None,
     ) -> AsyncLiveWebSocketSession:
         """A WebSocket session to ``url``; ``async with`` performs the handshake."""
+        check_open(self)
         return AsyncLiveWebSocketSession(
             self, url, subprotocols, params, headers, cookies, timeout or self._default_wait
         )
@@ -408,6 +410,7 @@ class LiveWebSocketSession(_SessionBase):
         self._stack.close()
 
     def send(self, message: Message) -> None:
+        """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
         self._check_open(self._session)
         text = message.get("text")
         if text is not None:
@@ -416,15 +419,19 @@ class LiveWebSocketSession(_SessionBase):
             self._session.send_bytes(bytes(message["bytes"]))
 
     def send_text(self, data: str) -> None:
+        """Send a text message to the app."""
         self.send({"type": "websocket.receive", "text": data})
 
     def send_bytes(self, data: bytes) -> None:
+        """Send a binary message to the app."""
         self.send({"type": "websocket.receive", "bytes": data})
 
     def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
         self.send(json_message(data, mode))
 
     def receive(self, timeout: float | None = None) -> Message:
+        """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         from httpx2.websockets import WebSocketDisconnect as Closed
         from httpx2.websockets import WebSocketNetworkError as Dropped
 
@@ -444,15 +451,19 @@ class LiveWebSocketSession(_SessionBase):
         return _message(event)
 
     def receive_text(self, timeout: float | None = None) -> str:
+        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
         return self.text_of(self.receive(timeout))
 
     def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
         return self.bytes_of(self.receive(timeout))
 
     def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
         return self.json_of(self.receive(timeout), mode)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
         self._test_closed = self._test_closed or f"closed by the test with code {code}"
         self._session.close(code, reason)
 
@@ -498,6 +509,7 @@ class AsyncLiveWebSocketSession(_SessionBase):
         await self._stack.aclose()
 
     async def send(self, message: Message) -> None:
+        """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
         self._check_open(self._session)
         text = message.get("text")
         if text is not None:
@@ -506,15 +518,19 @@ class AsyncLiveWebSocketSession(_SessionBase):
             await self._session.send_bytes(bytes(message["bytes"]))
 
     async def send_text(self, data: str) -> None:
+        """Send a text message to the app."""
         await self.send({"type": "websocket.receive", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
+        """Send a binary message to the app."""
         await self.send({"type": "websocket.receive", "bytes": data})
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
         await self.send(json_message(data, mode))
 
     async def receive(self, timeout: float | None = None) -> Message:
+        """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         from httpx2.websockets import WebSocketDisconnect as Closed
         from httpx2.websockets import WebSocketNetworkError as Dropped
 
@@ -534,14 +550,18 @@ class AsyncLiveWebSocketSession(_SessionBase):
         return _message(event)
 
     async def receive_text(self, timeout: float | None = None) -> str:
+        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
         return self.text_of(await self.receive(timeout))
 
     async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
         return self.bytes_of(await self.receive(timeout))
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
         return self.json_of(await self.receive(timeout), mode)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
         self._test_closed = self._test_closed or f"closed by the test with code {code}"
         await self._session.close(code, reason)

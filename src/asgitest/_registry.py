@@ -171,8 +171,10 @@ class Registry:
         ]
 
 
-#: How many referrers :func:`_held` looks at before it takes an object for held.
-_SEARCH_BUDGET = 400
+#: How far up :func:`_held` walks (levels of referrers), and how many objects it looks at,
+#: before it takes an object for held.
+_SEARCH_DEPTH = 16
+_SEARCH_BUDGET = 5000
 
 
 def _held(target: object) -> bool:
@@ -181,37 +183,43 @@ def _held(target: object) -> bool:
     A traceback kept after the app handled an exception (a log record that pytest's
     logging plugin keeps, for one) holds the app's finished frames, and their locals the
     closed connection: that is no leak of the app's. Walks the referrers up from
-    ``target``: a path through a finished frame or a traceback is dropped; any other path
-    that ends (at a running coroutine's frame, or at an object only the stack holds)
-    means held, as does running out of budget.
+    ``target``, a level at a time (one scan of the heap per level): a path through a
+    finished frame or a traceback is dropped; any other path that ends (at a running
+    coroutine's frame, or at an object only the stack holds) means held, as does
+    running out of depth or budget.
     """
     if target is None:
         return False
     seen = {id(target)}
-    frontier = [target]
-    ours = {id(seen), id(frontier), id(sys._getframe())}
-    while frontier:
-        node = frontier.pop()
-        referrers = gc.get_referrers(node)
+    level: list[object] = [target]
+    ours = {id(seen), id(level), id(sys._getframe())}
+    for _ in range(_SEARCH_DEPTH):
+        referrers = gc.get_referrers(*level)
         ours.add(id(referrers))
         found = [referrer for referrer in referrers if id(referrer) not in ours]
         ours.add(id(found))
-        del node, referrers
-        if not found:
-            return True  # held from the stack, where the collector does not look
+        del referrers
+        wanted = {id(node) for node in level}
         for referrer in found:
-            if id(referrer) in seen:
-                continue
-            seen.add(id(referrer))
-            if len(seen) > _SEARCH_BUDGET:
-                return True
-            if isinstance(referrer, types.FrameType):
-                if any(isinstance(owner, _SUSPENDABLE) for owner in gc.get_referrers(referrer)):
-                    return True  # a suspended coroutine's frame: live code holds it
-                continue  # a finished frame, kept by a traceback or a later frame
-            if not isinstance(referrer, types.TracebackType):
-                frontier.append(referrer)
-    return False
+            wanted.difference_update(id(referent) for referent in gc.get_referents(referrer))
+        if wanted:
+            return True  # held from the stack, where the collector does not look
+        frames = [referrer for referrer in found if isinstance(referrer, types.FrameType)]
+        if frames and any(isinstance(owner, _SUSPENDABLE) for owner in gc.get_referrers(*frames)):
+            return True  # a suspended coroutine's frame: live code holds it
+        level = [
+            referrer
+            for referrer in found
+            if id(referrer) not in seen and not isinstance(referrer, types.FrameType | types.TracebackType)
+        ]
+        ours.add(id(level))
+        seen.update(id(node) for node in level)
+        del found, frames
+        if not level:
+            return False  # every path ended in a finished frame
+        if len(seen) > _SEARCH_BUDGET:
+            return True
+    return True
 
 
 _SUSPENDABLE = (types.CoroutineType, types.GeneratorType, types.AsyncGeneratorType)

@@ -19,7 +19,7 @@ import anyio
 import httpx2
 from anyio.from_thread import BlockingPortal
 
-from ._client import default_headers, make_config, session_timeout
+from ._client import check_open, default_headers, make_config, session_timeout
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
 from ._engine import Engine
 from ._http import ResponseBody
@@ -210,22 +210,27 @@ class WebSocketSession:
 
     def send(self, message: Message) -> None:
         # Checked here, delivered without waiting: the next call on the loop runs after it.
+        """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
         self._session.check_send()
         self._loop.call_soon(self._session.deliver, message)
 
     def send_text(self, data: str) -> None:
+        """Send a text message to the app."""
         self.send({"type": "websocket.receive", "text": data})
 
     def send_bytes(self, data: bytes) -> None:
+        """Send a binary message to the app."""
         self.send({"type": "websocket.receive", "bytes": data})
 
     def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
         self.send(self._session.json_message(data, mode))
 
     def receive(self, timeout: float | None = None) -> Message:
         # A message the app already sent is taken here; otherwise the test's thread waits
         # for one without a call into the loop, and only a close or the app's end (which
         # the session interprets) needs one.
+        """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         message = self._session.receive_nowait()
         if message is None:
             self._session.wait_from_thread(timeout)
@@ -233,15 +238,19 @@ class WebSocketSession:
         return message if message is not None else self._loop.call(self._session.receive, timeout)
 
     def receive_text(self, timeout: float | None = None) -> str:
+        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
         return self._session.text_of(self.receive(timeout))
 
     def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
         return self._session.bytes_of(self.receive(timeout))
 
     def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
         return self._session.json_of(self.receive(timeout), mode)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
         emit(self._loop.call(self._session.close_session, code, reason), stacklevel=2)
 
 
@@ -298,6 +307,7 @@ class TestClient(httpx2.Client):
         )
 
     def __enter__(self) -> TestClient:
+        check_open(self)
         try:
             self._loop.call(self._engine.startup)
         except BaseException:
@@ -349,6 +359,7 @@ class TestClient(httpx2.Client):
         timeout: TimeoutTypes | object = httpx2.USE_CLIENT_DEFAULT,
     ) -> WebSocketSession:
         """A WebSocket session to ``url``; ``with`` performs the handshake (see AsyncTestClient)."""
+        check_open(self)
         request = websocket_request(self, url, subprotocols, params, headers, cookies)
         session = self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))
         return WebSocketSession(session, self._loop)

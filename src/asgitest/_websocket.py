@@ -243,6 +243,7 @@ class AsyncWebSocketSession:
         return self._registry.take_notices()
 
     def left_open(self) -> str | None:
+        """What the test left open here, for the leak report at close; None once the session is closed."""
         return None if self._test_closed else f"WebSocket session to {self._require().path}"
 
     async def abort(self, reason: str, *, warn: bool = True) -> None:
@@ -268,8 +269,8 @@ class AsyncWebSocketSession:
         if not await self._task.finish(self._config.grace_period) and warn:
             self._registry.notice(
                 AppCancelledWarning,
-                f"{self._conn.where}: the app was still running {self._config.grace_period}s after the "
-                f"connection was {self._conn.closed_how} and was cancelled. A server would let it run on: "
+                f"{self._conn.where}: the app was cancelled: it was still running {self._config.grace_period}s "
+                f"after the connection was {self._conn.closed_how}. A server would let it run on: "
                 "return when receive() gives websocket.disconnect (Starlette: WebSocketDisconnect is raised).",
             )
         self._registry.ended(self)
@@ -316,12 +317,15 @@ class AsyncWebSocketSession:
         self._require().to_app.put(message)
 
     async def send_text(self, data: str) -> None:
+        """Send a text message to the app."""
         await self.send({"type": "websocket.receive", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
+        """Send a binary message to the app."""
         await self.send({"type": "websocket.receive", "bytes": data})
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
         await self.send(self.json_message(data, mode))
 
     @staticmethod
@@ -393,12 +397,15 @@ class AsyncWebSocketSession:
             raise self._timeout_error(timeout, "a message from the app")
 
     async def receive_text(self, timeout: float | None = None) -> str:
+        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
         return self.text_of(await self.receive(timeout))
 
     async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
         return self.bytes_of(await self.receive(timeout))
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
         return self.json_of(await self.receive(timeout), mode)
 
     def receive_nowait(self) -> Message | None:

@@ -242,7 +242,7 @@ async def test_leaving_an_endless_stream_early(make_client: Any, path: str, expe
     client = make_client(make_app())
     async with client.stream("GET", path) as response:
         lines = await first(response.aiter_lines(), 3)
-    assert lines == expected  # before aclose(), which raises the wrapped ClientDisconnected
+    assert lines == expected
     await client.aclose()
 
 
