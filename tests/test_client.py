@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import threading
 import types
@@ -110,6 +111,49 @@ def test_the_loop_thread_starts_on_first_use_and_stops_on_close() -> None:
     del forgotten
     gc.collect()
     assert loop_threads() == []
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_stopped_loop_waits_idle_for_the_next_client_only_when_clean(backend: str) -> None:
+    """Starting a thread and a loop costs more than a request: a closed client leaves its
+    loop to the next one, once nothing of its own is left there."""
+    threads: list[threading.Thread] = []
+    finished: list[str] = []
+    kept: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        threads.append(threading.current_thread())  # idents are reused, threads are not
+        if scope["path"] == "/generator":
+            kept.append(counting(finished))  # the app keeps it unfinished: the client's close finishes it
+            await anext(kept[0])
+        if scope["path"] == "/escape":
+            task = asyncio.create_task(asyncio.Event().wait())  # outlives the request
+            escaped.append(task)
+        await send_json(send, {})
+
+    escaped: list[asyncio.Task[Any]] = []
+    for path in ["/", "/generator", "/", "/escape" if backend == "asyncio" else "/", "/"]:
+        with TestClient(app, backend=backend) as client:  # type: ignore[arg-type]
+            client.get(path)
+    assert finished == ["generator finished"]  # at the close of its client, as a loop's end does
+    first, *_, before_escape, after_escape = threads
+    assert all(thread is first for thread in threads[:4])  # one loop thread, client after client
+    if backend == "asyncio":  # a task left running: that loop stopped, the next client has a new one
+        assert before_escape is first
+        assert after_escape is not first
+        assert escaped[0].cancelled()
+    else:
+        assert after_escape is first
+
+
+async def counting(finished: list[str]) -> Any:
+    try:
+        for number in itertools.count():
+            yield number
+    finally:
+        finished.append("generator finished")
 
 
 def test_the_sync_client_can_be_entered_again_like_starlettes() -> None:

@@ -79,7 +79,7 @@ def test_the_sync_fixture_runs_the_lifespan_and_closes(project: pytest.Pytester)
 
         def test_after():
             assert STATE == {"lifespans": 1, "closed": 1}
-            assert not [t for t in threading.enumerate() if t.name.startswith("asgitest")]
+            assert not [t for t in threading.enumerate() if t.name.startswith("asgitest loop")]
         """
     )
     project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=2)

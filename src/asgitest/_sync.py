@@ -3,15 +3,20 @@
 :class:`TestClient` owns one event-loop thread, started on first use and stopped
 by ``close()`` or by leaving ``with``. Every request, WebSocket session and
 lifespan of the client, and whatever the app spawns from them, runs on that one
-loop. The classes here hold no protocol logic: each call forwards to the
+loop. A stopped loop whose client left nothing on it (no task, and its unfinished
+async generators finished as a loop's end would) waits idle for the next client:
+clients in a row share a thread and a loop, never at the same time. The classes here hold no protocol logic: each call forwards to the
 :class:`~asgitest._engine.Engine` or to an :class:`AsyncWebSocketSession`.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import sys
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -44,6 +49,7 @@ class LoopThread:
         self._portal: BlockingPortal | None = None
         self._thread: threading.Thread | None = None
         self._soon: Callable[..., object] = _not_running
+        self._generators: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
 
     @property
     def running(self) -> bool:
@@ -74,12 +80,20 @@ class LoopThread:
         self._soon(function, *args)
 
     def _start(self) -> None:
+        idle = _take_idle(self.backend) if not self.backend_options else None
+        if idle is not None:
+            self._portal, self._thread, self._soon, self._generators = idle
+            self._thread.name = self.name
+            return
         ready = threading.Event()
         failure: list[BaseException] = []
+        generators: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
 
         async def serve() -> None:
+            _track_async_generators(generators)
             async with BlockingPortal() as portal:
                 self._soon = _soon_scheduler(self.backend)
+                self._generators = generators
                 self._portal = portal
                 ready.set()
                 await portal.sleep_until_stopped()
@@ -102,18 +116,98 @@ class LoopThread:
         self._thread = thread
 
     def stop(self) -> None:
-        """Stop the loop and join its thread; a no-op if it is not running."""
+        """Stop the loop and join its thread, or keep it idle for the next client if
+        nothing of this one is left on it; a no-op if it is not running."""
         with self._lock:
             portal, thread = self._portal, self._thread
-            self._thread = None
+            self._portal = self._thread = None
             if portal is None or thread is None:
                 return
             if threading.current_thread() is thread:  # pragma: no cover - a collection on the loop thread
                 # ran the finalizer: the loop cannot wait for itself; stop it from outside.
-                threading.Thread(target=portal.call, args=(portal.stop,), name=f"{self.name} stopper").start()
+                threading.Thread(target=_stop, args=(portal, thread), name=f"{self.name} stopper").start()
                 return
-            portal.call(portal.stop)
-            thread.join()
+            runner = (portal, thread, self._soon, self._generators)
+            if not self.backend_options and _keep_idle(self.backend, runner):
+                return
+            _stop(portal, thread)
+
+
+#: A loop thread: its portal, the thread, its "run this soon", and the async generators
+#: begun on it.
+_Runner = tuple[BlockingPortal, threading.Thread, Callable[..., object], "weakref.WeakSet[AsyncGenerator[Any, Any]]"]
+
+#: One idle loop thread per backend, left by a stopped client for the next one: starting a
+#: thread and an event loop costs more than a request. A loop is kept only once nothing of
+#: its last client is left on it (no task, no unfinished async generator), so what one
+#: client's app leaves behind never meets the next.
+_idle: dict[str, _Runner] = {}
+_idle_lock = threading.Lock()
+_IDLE_NAME = "asgitest idle loop"
+
+
+def _take_idle(backend: str) -> _Runner | None:
+    with _idle_lock:
+        return _idle.pop(backend, None)
+
+
+def _keep_idle(backend: str, runner: _Runner) -> bool:
+    """Keep ``runner`` for the next client if the slot is free and the loop is clean."""
+    with _idle_lock:
+        if backend in _idle:
+            return False
+        _idle[backend] = runner  # hold the slot while the loop is cleaned, outside the lock
+    portal, thread, _, generators = runner
+    try:
+        clean = portal.call(_clean, backend, generators)
+    except BaseException:  # pragma: no cover - the loop is going away
+        clean = False
+    if clean:
+        thread.name = _IDLE_NAME
+        return True
+    with _idle_lock:
+        _idle.pop(backend, None)
+    return False
+
+
+async def _clean(backend: str, generators: weakref.WeakSet[AsyncGenerator[Any, Any]]) -> bool:
+    """Whether the loop runs nothing but its portal (and this call); if so, finish the async
+    generators the client's app left unfinished, as the end of the loop would have."""
+    if backend != "trio":  # trio tasks cannot outlive the client's task groups
+        import asyncio
+
+        if len(asyncio.all_tasks()) > 2:  # more than the portal's own task, and this one
+            return False
+    while generators:
+        with contextlib.suppress(Exception):
+            await generators.pop().aclose()
+    return True
+
+
+def _track_async_generators(generators: weakref.WeakSet[AsyncGenerator[Any, Any]]) -> None:
+    """From now on, on this thread, keep each async generator begun in ``generators`` too."""
+    hooks = sys.get_asyncgen_hooks()
+
+    def firstiter(generator: AsyncGenerator[Any, Any]) -> None:
+        generators.add(generator)
+        if hooks.firstiter is not None:
+            hooks.firstiter(generator)
+
+    sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=hooks.finalizer)
+
+
+def _stop(portal: BlockingPortal, thread: threading.Thread) -> None:
+    portal.call(portal.stop)
+    thread.join()
+
+
+@atexit.register
+def _stop_idle() -> None:  # pragma: no cover - runs at interpreter exit
+    with _idle_lock:
+        runners = list(_idle.values())
+        _idle.clear()
+    for portal, thread, _, _ in runners:
+        _stop(portal, thread)
 
 
 def _not_running(*args: Any) -> None:  # pragma: no cover - call_soon starts the loop first
