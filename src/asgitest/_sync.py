@@ -303,8 +303,8 @@ class WebSocketSession:
         emit(self._loop.call(self._session.exit_session, exc), stacklevel=2)
 
     def send(self, message: Message) -> None:
-        # Checked here, delivered without waiting: the next call on the loop runs after it.
         """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
+        # Checked here, delivered without waiting: the next call on the loop runs after it.
         self._session.check_send()
         self._loop.call_soon(self._session.deliver, message)
 
@@ -321,10 +321,10 @@ class WebSocketSession:
         self.send(self._session.json_message(data, mode))
 
     def receive(self, timeout: float | None = None) -> Message:
+        """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         # A message the app already sent is taken here; otherwise the test's thread waits
         # for one without a call into the loop, and only a close or the app's end (which
         # the session interprets) needs one.
-        """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         message = self._session.receive_nowait()
         if message is None:
             self._session.wait_from_thread(timeout)
