@@ -5,8 +5,9 @@ by ``close()`` or by leaving ``with``. Every request, WebSocket session and
 lifespan of the client, and whatever the app spawns from them, runs on that one
 loop. A stopped loop whose client left nothing on it (no task, and its unfinished
 async generators finished as a loop's end would) waits idle for the next client:
-clients in a row share a thread and a loop, never at the same time. The classes here hold no protocol logic: each call forwards to the
-:class:`~asgitest._engine.Engine` or to an :class:`AsyncWebSocketSession`.
+clients in a row share a thread and a loop, never at the same time. The classes here
+hold no protocol logic: each call forwards to the :class:`~asgitest._engine.Engine` or
+to an :class:`AsyncWebSocketSession`.
 """
 
 from __future__ import annotations

@@ -48,14 +48,8 @@ class Transcript:
         self._events.append((time.monotonic(), "app ->", _kept(message) if isinstance(message, Mapping) else message))
 
     def opened(self, scope: Mapping[str, Any]) -> None:
-        """Record the connection's scope, in short."""
-        target = scope.get("path", "")
-        if scope.get("query_string"):
-            target += "?" + bytes(scope["query_string"]).decode("latin-1")
-        method = scope.get("method", "")
-        headers = _headers(scope.get("headers", ()))
-        opened = f"{scope.get('type')} {method} {target}".replace("  ", " ")
-        self._events.append((time.monotonic(), "  --", f"opened {opened} headers=[{headers}]"))
+        """Record the connection's scope, in short (rendered only if an error shows it)."""
+        self._events.append((time.monotonic(), "  --", _Opened(scope)))
 
     def note(self, text: str) -> None:
         """Record something the client did or saw that is not an ASGI message."""
@@ -69,9 +63,27 @@ class Transcript:
         skipped = len(self._events) - len(events)
         lines = [f"last ASGI events of {self.where}" + (f" ({skipped} earlier not shown)" if skipped else "") + ":"]
         for stamp, direction, event in events:
-            shown = event if isinstance(event, str) else describe(event)
+            shown = event if isinstance(event, str | _Opened) else describe(event)
             lines.append(f"  +{stamp - self._origin:.3f}s {direction} {shown}")
         return "\n".join(lines)
+
+
+class _Opened:
+    """What a connection was opened with, kept as it was and rendered on demand."""
+
+    __slots__ = ("headers", "method", "path", "query", "type")
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        self.type = scope.get("type")
+        self.method = scope.get("method", "")
+        self.path = scope.get("path", "")
+        self.query = scope.get("query_string", b"")
+        self.headers = list(scope.get("headers", ()))
+
+    def __str__(self) -> str:
+        target = self.path + ("?" + bytes(self.query).decode("latin-1") if self.query else "")
+        opened = f"{self.type} {self.method} {target}".replace("  ", " ")
+        return f"opened {opened} headers=[{_headers(self.headers)}]"
 
 
 def _kept(message: Mapping[str, Any]) -> Mapping[str, Any]:
