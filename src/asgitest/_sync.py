@@ -1,4 +1,4 @@
-"""The sync client: the async core on a loop thread, called through one blocking portal.
+"""The sync client: the async core on a loop thread, called through one portal.
 
 :class:`TestClient` owns one event-loop thread, started on first use and stopped
 by ``close()`` or by leaving ``with``. Every request, WebSocket session and
@@ -17,13 +17,12 @@ import contextlib
 import sys
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 import anyio
 import httpx2
-from anyio.from_thread import BlockingPortal
 
 from ._client import check_open, default_headers, make_config, session_timeout
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
@@ -40,32 +39,28 @@ T = TypeVar("T")
 
 
 class LoopThread:
-    """One event loop in a daemon thread, reachable through a blocking portal."""
+    """One event loop in a daemon thread, reachable through a :class:`Portal`."""
 
     def __init__(self, backend: str, backend_options: dict[str, Any] | None, name: str) -> None:
         self.backend = backend
         self.backend_options = backend_options or {}
         self.name = name
         self._lock = threading.Lock()
-        self._portal: BlockingPortal | None = None
-        self._thread: threading.Thread | None = None
-        self._soon: Callable[..., object] = _not_running
-        self._generators: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
+        self._runner: _Runner | None = None
 
     @property
     def running(self) -> bool:
-        return self._portal is not None
+        return self._runner is not None
 
-    def portal(self) -> BlockingPortal:
+    def portal(self) -> Portal:
         """The portal of the running loop; starts the thread on first use."""
-        portal = self._portal
-        if portal is not None:
-            return portal
-        with self._lock:
-            if self._portal is None:
-                self._start()
-            assert self._portal is not None
-            return self._portal
+        runner = self._runner
+        if runner is None:
+            with self._lock:
+                if self._runner is None:
+                    self._runner = self._start()
+                runner = self._runner
+        return runner.portal
 
     def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``function(*args)`` on the loop and return its result (one hand-off)."""
@@ -77,27 +72,25 @@ class LoopThread:
         Calls are run in the order they are made, and before any later :meth:`call`
         from the same thread. ``function`` must not raise.
         """
-        self.portal()
-        self._soon(function, *args)
+        self.portal().soon(function, *args)
 
-    def _start(self) -> None:
+    def _start(self) -> _Runner:
         idle = _take_idle(self.backend) if not self.backend_options else None
         if idle is not None:
-            self._portal, self._thread, self._soon, self._generators = idle
-            self._thread.name = self.name
-            return
+            idle.thread.name = self.name
+            return idle
         ready = threading.Event()
         failure: list[BaseException] = []
         generators: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
+        portals: list[Portal] = []
 
         async def serve() -> None:
-            _track_async_generators(generators)
-            async with BlockingPortal() as portal:
-                self._soon = _soon_scheduler(self.backend)
-                self._generators = generators
-                self._portal = portal
+            stopped = anyio.Event()
+            async with _spawner(self.backend) as spawn:
+                _track_async_generators(generators)  # from here on: the loop's own are begun
+                portals.append(Portal(_soon_scheduler(self.backend), spawn, stopped))
                 ready.set()
-                await portal.sleep_until_stopped()
+                await stopped.wait()
 
         def main() -> None:
             try:
@@ -105,7 +98,6 @@ class LoopThread:
             except BaseException as exc:
                 failure.append(exc)
             finally:
-                self._portal = None
                 ready.set()
 
         thread = threading.Thread(target=main, name=self.name, daemon=True)
@@ -114,29 +106,78 @@ class LoopThread:
         if failure:
             thread.join()
             raise failure[0]
-        self._thread = thread
+        return _Runner(portals[0], thread, generators)
 
     def stop(self) -> None:
         """Stop the loop and join its thread, or keep it idle for the next client if
         nothing of this one is left on it; a no-op if it is not running."""
         with self._lock:
-            portal, thread = self._portal, self._thread
-            self._portal = self._thread = None
-            if portal is None or thread is None:
+            runner, self._runner = self._runner, None
+            if runner is None:
                 return
-            if threading.current_thread() is thread:  # pragma: no cover - a collection on the loop thread
-                # ran the finalizer: the loop cannot wait for itself; stop it from outside.
-                threading.Thread(target=_stop, args=(portal, thread), name=f"{self.name} stopper").start()
+            if threading.current_thread() is runner.thread:  # pragma: no cover - a collection on
+                # the loop thread ran the finalizer: the loop cannot wait for itself.
+                runner.portal.stop()
                 return
-            runner = (portal, thread, self._soon, self._generators)
             if not self.backend_options and _keep_idle(self.backend, runner):
                 return
-            _stop(portal, thread)
+            runner.stop()
 
 
-#: A loop thread: its portal, the thread, its "run this soon", and the async generators
-#: begun on it.
-_Runner = tuple[BlockingPortal, threading.Thread, Callable[..., object], "weakref.WeakSet[AsyncGenerator[Any, Any]]"]
+class Portal:
+    """Runs coroutine functions on a loop from other threads, and waits for their result.
+
+    One scheduled callback and one lock per call: lighter than anyio's blocking
+    portal (no future, no cancel scope per call), which a sync request pays for
+    once. Calls start in the order they are made.
+    """
+
+    def __init__(
+        self, soon: Callable[..., object], spawn: Callable[[Callable[[], Awaitable[None]]], None], stopped: anyio.Event
+    ) -> None:
+        self.soon = soon
+        self._spawn = spawn
+        self._stopped = stopped
+
+    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        done = threading.Lock()
+        done.acquire()
+        outcome: list[tuple[bool, Any]] = []
+
+        async def run() -> None:
+            try:
+                outcome.append((True, await function(*args)))
+            except Exception as exc:
+                outcome.append((False, exc))
+            except BaseException as exc:  # cancelled with the loop, or an interrupt: theirs too
+                outcome.append((False, exc))
+                raise
+            finally:
+                done.release()
+
+        self.soon(self._spawn, run)
+        done.acquire()
+        succeeded, value = outcome[0]
+        if succeeded:
+            return cast(T, value)
+        raise value
+
+    def stop(self) -> None:
+        """End the loop's run: its thread returns once the calls in flight are done."""
+        self.soon(self._stopped.set)
+
+
+class _Runner(NamedTuple):
+    """A loop thread: its portal, the thread, and the async generators begun on it."""
+
+    portal: Portal
+    thread: threading.Thread
+    generators: weakref.WeakSet[AsyncGenerator[Any, Any]]
+
+    def stop(self) -> None:
+        self.portal.stop()
+        self.thread.join()
+
 
 #: One idle loop thread per backend, left by a stopped client for the next one: starting a
 #: thread and an event loop costs more than a request. A loop is kept only once nothing of
@@ -158,13 +199,12 @@ def _keep_idle(backend: str, runner: _Runner) -> bool:
         if backend in _idle:
             return False
         _idle[backend] = runner  # hold the slot while the loop is cleaned, outside the lock
-    portal, thread, _, generators = runner
     try:
-        clean = portal.call(_clean, backend, generators)
+        clean = runner.portal.call(_clean, backend, runner.generators)
     except BaseException:  # pragma: no cover - the loop is going away
         clean = False
     if clean:
-        thread.name = _IDLE_NAME
+        runner.thread.name = _IDLE_NAME
         return True
     with _idle_lock:
         _idle.pop(backend, None)
@@ -172,12 +212,12 @@ def _keep_idle(backend: str, runner: _Runner) -> bool:
 
 
 async def _clean(backend: str, generators: weakref.WeakSet[AsyncGenerator[Any, Any]]) -> bool:
-    """Whether the loop runs nothing but its portal (and this call); if so, finish the async
+    """Whether the loop runs nothing but its own task (and this call); if so, finish the async
     generators the client's app left unfinished, as the end of the loop would have."""
     if backend != "trio":  # trio tasks cannot outlive the client's task groups
         import asyncio
 
-        if len(asyncio.all_tasks()) > 2:  # more than the portal's own task, and this one
+        if len(asyncio.all_tasks()) > 2:  # more than the loop thread's main task, and this one
             return False
     while generators:
         with contextlib.suppress(Exception):
@@ -197,22 +237,40 @@ def _track_async_generators(generators: weakref.WeakSet[AsyncGenerator[Any, Any]
     sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=hooks.finalizer)
 
 
-def _stop(portal: BlockingPortal, thread: threading.Thread) -> None:
-    portal.call(portal.stop)
-    thread.join()
-
-
 @atexit.register
 def _stop_idle() -> None:  # pragma: no cover - runs at interpreter exit
     with _idle_lock:
         runners = list(_idle.values())
         _idle.clear()
-    for portal, thread, _, _ in runners:
-        _stop(portal, thread)
+    for runner in runners:
+        runner.stop()
 
 
-def _not_running(*args: Any) -> None:  # pragma: no cover - call_soon starts the loop first
-    raise RuntimeError("the client's event loop is not running")
+@contextlib.asynccontextmanager
+async def _spawner(backend: str) -> AsyncIterator[Callable[[Callable[[], Awaitable[None]]], None]]:
+    """A function that starts a task on the running loop from a plain callback there (where
+    anyio cannot tell which loop runs); the block waits for the tasks it started."""
+    if backend == "trio":
+        import trio
+
+        async with trio.open_nursery() as nursery:
+            yield nursery.start_soon
+        return
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(function: Callable[[], Awaitable[None]]) -> None:
+        task: asyncio.Task[None] = loop.create_task(function())  # type: ignore[arg-type]
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    try:
+        yield spawn
+    finally:
+        if tasks:
+            await asyncio.wait(tasks)
 
 
 def _soon_scheduler(backend: str) -> Callable[..., object]:
