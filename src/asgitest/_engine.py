@@ -2,7 +2,7 @@
 
 Both clients hold one :class:`Engine`. :class:`~asgitest.AsyncTestClient` calls it
 on the test's own loop; :class:`~asgitest.TestClient` calls it on its loop thread
-through a blocking portal. Every behaviour lives here, so both clients share it.
+through a portal. Every behaviour lives here, so both clients share it.
 """
 
 from __future__ import annotations
