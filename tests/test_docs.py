@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from asgitest._protocol import TABLE
 
@@ -97,3 +99,25 @@ def test_the_rules_table_lists_every_rule() -> None:
         if match:
             rows[match["rule"]] = match["relaxed"] == "yes"
     assert rows == {rule.id: rule.relaxed for rule in TABLE}
+
+
+def test_the_readme_samples_run_against_the_example_app() -> None:
+    """The README's samples use ``app``: the lobby of the example suite, which they describe."""
+    import anyio
+
+    from examples.lobby.app import app
+
+    samples = [body for lang, body in fenced_blocks((ROOT / "README.md").read_text()) if lang == "python"]
+    assert len(samples) >= 2
+    ran = []
+    for body in samples:
+        namespace: dict[str, Any] = {"app": app}
+        exec(compile("\n".join(body), "README.md", "exec"), namespace)  # the README's own code
+        for name, function in namespace.items():
+            if name.startswith("test_") and callable(function):
+                if inspect.iscoroutinefunction(function):
+                    anyio.run(function)
+                else:
+                    function()
+                ran.append(name)
+    assert ran == ["test_lobby", "test_lobby_async"]
