@@ -20,7 +20,8 @@ from django.urls import path
 from asgitest import WebSocketDisconnect as ClientWebSocketDisconnect
 
 from .. import live
-from ._helpers import abandons_generators, base_url_host, collect, first, send_after_disconnect, upload
+from . import _contract as contract
+from ._helpers import abandons_generators, base_url_host, first, send_after_disconnect
 
 pytestmark = pytest.mark.anyio
 
@@ -159,34 +160,15 @@ def make_app() -> ProtocolTypeRouter:
 
 
 async def test_json_query_and_headers(make_client: Any) -> None:
-    client = make_client(make_app())
-    response = await client.post(
-        "/items", json={"name": "pen", "price": 1.5}, params={"tag": ["a", "b"]}, headers={"X-Agent": "probe"}
-    )
-    await client.aclose()
-    assert response.status_code == 201
-    assert response.headers["x-created"] == "pen"
-    assert response.json() == {"item": {"name": "pen", "price": 1.5}, "q": ["a", "b"], "agent": "probe"}
+    await contract.json_query_and_headers(make_client(make_app()))
 
 
 async def test_urlencoded_and_multipart_forms(make_client: Any) -> None:
-    client = make_client(make_app())
-    encoded = await client.post("/form", data={"title": "notes", "tags": "x"})
-    multipart = await client.post("/form", **upload())
-    await client.aclose()
-    assert encoded.json() == {"fields": {"title": "notes", "tags": "x"}, "files": {}}
-    assert multipart.json() == {"fields": {"title": "notes"}, "files": {"notes.txt": "line 1\nline 2\n"}}
+    await contract.forms(make_client(make_app()))
 
 
 async def test_cookies_persist_and_redirects(make_client: Any) -> None:
-    client = make_client(make_app())
-    followed = await client.post("/login")
-    assert [r.status_code for r in followed.history] == [303]
-    assert followed.json()["session"] == "s3cret"
-    assert (await client.get("/me")).json()["session"] == "s3cret"
-    not_followed = await client.get("/old", follow_redirects=False)
-    assert (not_followed.status_code, not_followed.headers["location"]) == (302, "/me")
-    await client.aclose()
+    await contract.cookies_and_redirects(make_client(make_app()))
 
 
 @base_url_host
@@ -207,14 +189,7 @@ async def test_no_lifespan_support(make_client: Any) -> None:
 
 
 async def test_stream_and_server_sent_events(make_client: Any) -> None:
-    client = make_client(make_app())
-    async with client.stream("GET", "/count", params={"limit": 20}) as response:
-        lines = await collect(response.aiter_lines())
-    async with client.sse("/ticks", params={"limit": 5}) as source:
-        events = await collect(source)
-    await client.aclose()
-    assert lines == [str(n) for n in range(20)]
-    assert [(e.event, e.id, e.json()) for e in events] == [("tick", str(n), {"n": n}) for n in range(5)]
+    await contract.finite_stream_and_events(make_client(make_app()))
 
 
 @send_after_disconnect

@@ -13,7 +13,8 @@ import pytest
 from asgitest import WebSocketDisconnect as ClientWebSocketDisconnect
 
 from .. import live
-from ._helpers import abandons_generators, base_url_host, first, upload
+from . import _contract as contract
+from ._helpers import abandons_generators, base_url_host, upload
 
 pytestmark = pytest.mark.anyio
 
@@ -122,14 +123,7 @@ def make_app(events: list[str] | None = None) -> falcon.asgi.App:
 
 
 async def test_json_query_and_headers(make_client: Any) -> None:
-    client = make_client(make_app())
-    response = await client.post(
-        "/items", json={"name": "pen", "price": 1.5}, params={"tag": ["a", "b"]}, headers={"X-Agent": "probe"}
-    )
-    await client.aclose()
-    assert response.status_code == 201
-    assert response.headers["x-created"] == "pen"
-    assert response.json() == {"item": {"name": "pen", "price": 1.5}, "q": ["a", "b"], "agent": "probe"}
+    await contract.json_query_and_headers(make_client(make_app()))
 
 
 # Falcon's multipart reader leaves an async generator unfinished (BufferedReader._iter_with_buffer); trio
@@ -147,14 +141,7 @@ async def test_urlencoded_and_multipart_forms(make_client: Any) -> None:
 
 
 async def test_cookies_persist_and_redirects(make_client: Any) -> None:
-    client = make_client(make_app())
-    followed = await client.post("/login")
-    assert [r.status_code for r in followed.history] == [303]
-    assert followed.json()["session"] == "s3cret"
-    assert (await client.get("/me")).json()["session"] == "s3cret"
-    not_followed = await client.get("/old", follow_redirects=False)
-    assert (not_followed.status_code, not_followed.headers["location"]) == (302, "/me")
-    await client.aclose()
+    await contract.cookies_and_redirects(make_client(make_app()))
 
 
 @base_url_host
@@ -174,11 +161,7 @@ async def test_cookies_are_secure_by_default(make_client: Any) -> None:
 
 @live.LIFESPAN
 async def test_lifespan_middleware_runs_once(make_client: Any) -> None:
-    events: list[str] = []
-    async with make_client(make_app(events)) as client:
-        assert events == ["startup"]
-        assert (await client.get("/me")).json()["db"] == "pool-1"
-    assert events == ["startup", "shutdown"]
+    await contract.lifespan_state(make_client, make_app)
 
 
 @asyncio_only
@@ -236,21 +219,13 @@ async def test_websockets_need_asyncio(make_client: Any) -> None:
 
 @abandons_generators
 async def test_endless_stream_is_read_incrementally(make_client: Any) -> None:
-    client = make_client(make_app())
-    async with client.stream("GET", "/count") as response:
-        lines = await first(response.aiter_lines(), 20)
-    await client.aclose()
-    assert lines == [str(n) for n in range(20)]
+    await contract.endless_stream(make_client(make_app()))
 
 
 @abandons_generators
 @asyncio_only
 async def test_server_sent_events(make_client: Any) -> None:
-    client = make_client(make_app())
-    async with client.sse("/ticks") as source:
-        events = await first(source, 5)
-    await client.aclose()
-    assert [(e.event, e.id, e.json()) for e in events] == [("tick", str(n), {"n": n}) for n in range(5)]
+    await contract.endless_events(make_client(make_app()))
 
 
 @live.RAISE

@@ -33,6 +33,7 @@ from asgitest import ASGIProtocolError
 from asgitest import WebSocketDisconnect as ClientWebSocketDisconnect
 
 from .. import live
+from . import _contract as contract
 from ._helpers import abandons_generators, collect, first, upload
 
 pytestmark = pytest.mark.anyio
@@ -155,14 +156,7 @@ def make_form_app() -> FastAPI:
 
 
 async def test_json_query_and_headers(make_client: Any) -> None:
-    client = make_client(make_app())
-    response = await client.post(
-        "/items", json={"name": "pen", "price": 1.5}, params={"tag": ["a", "b"]}, headers={"X-Agent": "probe"}
-    )
-    await client.aclose()
-    assert response.status_code == 201
-    assert response.headers["x-created"] == "pen"
-    assert response.json() == {"item": {"name": "pen", "price": 1.5}, "q": ["a", "b"], "agent": "probe"}
+    await contract.json_query_and_headers(make_client(make_app()))
 
 
 async def test_validation_errors_are_422(make_client: Any) -> None:
@@ -201,11 +195,7 @@ async def test_cookies_persist_and_redirects(make_client: Any) -> None:
 
 @live.LIFESPAN
 async def test_lifespan_state_reaches_requests(make_client: Any) -> None:
-    events: list[str] = []
-    async with make_client(make_app(events)) as client:
-        assert events == ["startup"]
-        assert (await client.get("/me")).json()["db"] == "pool-1"
-    assert events == ["startup", "shutdown"]
+    await contract.lifespan_state(make_client, make_app)
 
 
 async def test_websocket_json_echo_and_close_code(make_client: Any) -> None:
@@ -235,11 +225,7 @@ async def test_websocket_exception_in_a_dependency_rejects_the_handshake(make_cl
 
 @abandons_generators
 async def test_endless_stream_is_read_incrementally(make_client: Any) -> None:
-    client = make_client(make_app())
-    async with client.stream("GET", "/count") as response:
-        lines = await first(response.aiter_lines(), 20)
-    await client.aclose()
-    assert lines == [str(n) for n in range(20)]
+    await contract.endless_stream(make_client(make_app()))
 
 
 async def test_server_sent_events(make_client: Any) -> None:

@@ -18,7 +18,8 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 from asgitest import WebSocketDisconnect as ClientWebSocketDisconnect
 
 from .. import live
-from ._helpers import abandons_generators, collect, first, send_after_disconnect, upload
+from . import _contract as contract
+from ._helpers import abandons_generators, first, send_after_disconnect, upload
 
 pytestmark = pytest.mark.anyio
 
@@ -173,11 +174,7 @@ async def test_cookies_persist_and_redirects(make_client: Any) -> None:
 
 @live.LIFESPAN
 async def test_lifespan_state_reaches_requests(make_client: Any) -> None:
-    events: list[str] = []
-    async with make_client(make_app(events)) as client:
-        assert events == ["startup"]
-        assert (await client.get("/me")).json()["db"] == "pool-1"
-    assert events == ["startup", "shutdown"]
+    await contract.lifespan_state(make_client, make_app)
 
 
 async def test_websocket_echo_and_close_code(make_client: Any) -> None:
@@ -220,14 +217,7 @@ async def test_websocket_handler_exception_is_a_4500_close(make_client: Any) -> 
 
 
 async def test_stream_and_server_sent_events(make_client: Any) -> None:
-    client = make_client(make_app())
-    async with client.stream("GET", "/count", params={"limit": 20}) as response:
-        lines = await collect(response.aiter_lines())
-    async with client.sse("/ticks", params={"limit": 5}) as source:
-        events = await collect(source)
-    await client.aclose()
-    assert lines == [str(n) for n in range(20)]
-    assert [(e.event, e.id, e.json()) for e in events] == [("tick", str(n), {"n": n}) for n in range(5)]
+    await contract.finite_stream_and_events(make_client(make_app()))
 
 
 #: Litestar wraps the ClientDisconnected its stream's next send raises in a LitestarException ("Exception

@@ -15,7 +15,8 @@ from asgitest import WebSocketDisconnect as ClientWebSocketDisconnect
 
 from .. import live
 from ..apps import read_body, send_json
-from ._helpers import abandons_generators, first
+from . import _contract as contract
+from ._helpers import abandons_generators
 
 pytestmark = pytest.mark.anyio
 
@@ -119,14 +120,7 @@ class Legacy:
 
 
 async def test_json_query_and_headers(make_client: Any) -> None:
-    client = make_client(make_app())
-    response = await client.post(
-        "/items", json={"name": "pen", "price": 1.5}, params={"tag": ["a", "b"]}, headers={"X-Agent": "probe"}
-    )
-    await client.aclose()
-    assert response.status_code == 201
-    assert response.headers["x-created"] == "pen"
-    assert response.json() == {"item": {"name": "pen", "price": 1.5}, "q": ["a", "b"], "agent": "probe"}
+    await contract.json_query_and_headers(make_client(make_app()))
 
 
 async def test_urlencoded_form(make_client: Any) -> None:
@@ -149,11 +143,7 @@ async def test_cookies_persist_and_redirects(make_client: Any) -> None:
 
 @live.LIFESPAN
 async def test_lifespan_state_reaches_requests(make_client: Any) -> None:
-    events: list[str] = []
-    async with make_client(make_app(events)) as client:
-        assert events == ["startup"]
-        assert (await client.get("/me")).json()["db"] == "pool-1"
-    assert events == ["startup", "shutdown"]
+    await contract.lifespan_state(make_client, make_app)
 
 
 async def test_websocket_echo_and_close_code(make_client: Any) -> None:
@@ -182,20 +172,12 @@ async def test_websocket_denial_response(make_client: Any) -> None:
 
 @abandons_generators
 async def test_endless_stream_is_read_incrementally(make_client: Any) -> None:
-    client = make_client(make_app())
-    async with client.stream("GET", "/count") as response:
-        lines = await first(response.aiter_lines(), 20)
-    await client.aclose()
-    assert lines == [str(n) for n in range(20)]
+    await contract.endless_stream(make_client(make_app()))
 
 
 @abandons_generators
 async def test_server_sent_events(make_client: Any) -> None:
-    client = make_client(make_app())
-    async with client.sse("/ticks") as source:
-        events = await first(source, 5)
-    await client.aclose()
-    assert [(e.event, e.id, e.json()) for e in events] == [("tick", str(n), {"n": n}) for n in range(5)]
+    await contract.endless_events(make_client(make_app()))
 
 
 @live.RAISE

@@ -20,7 +20,8 @@ from asgitest import WebSocketDenialResponse
 from asgitest import WebSocketDisconnect as ClientWebSocketDisconnect
 
 from .. import live
-from ._helpers import abandons_generators, first, upload
+from . import _contract as contract
+from ._helpers import abandons_generators, first
 
 pytestmark = pytest.mark.anyio
 
@@ -123,23 +124,11 @@ def make_app(events: list[str] | None = None) -> Starlette:
 
 
 async def test_json_query_and_headers(make_client: Any) -> None:
-    client = make_client(make_app())
-    response = await client.post(
-        "/items", json={"name": "pen", "price": 1.5}, params={"tag": ["a", "b"]}, headers={"X-Agent": "probe"}
-    )
-    await client.aclose()
-    assert response.status_code == 201
-    assert response.headers["x-created"] == "pen"
-    assert response.json() == {"item": {"name": "pen", "price": 1.5}, "q": ["a", "b"], "agent": "probe"}
+    await contract.json_query_and_headers(make_client(make_app()))
 
 
 async def test_urlencoded_and_multipart_forms(make_client: Any) -> None:
-    client = make_client(make_app())
-    encoded = await client.post("/form", data={"title": "notes", "tags": "x"})
-    multipart = await client.post("/form", **upload())
-    await client.aclose()
-    assert encoded.json() == {"fields": {"title": "notes", "tags": "x"}, "files": {}}
-    assert multipart.json() == {"fields": {"title": "notes"}, "files": {"notes.txt": "line 1\nline 2\n"}}
+    await contract.forms(make_client(make_app()))
 
 
 async def test_cookies_persist_and_redirects(make_client: Any) -> None:
@@ -219,11 +208,7 @@ async def test_endless_stream_is_read_incrementally(make_client: Any) -> None:
 
 @abandons_generators
 async def test_server_sent_events(make_client: Any) -> None:
-    client = make_client(make_app())
-    async with client.sse("/ticks") as source:
-        events = await first(source, 5)
-    await client.aclose()
-    assert [(e.event, e.id, e.json()) for e in events] == [("tick", str(n), {"n": n}) for n in range(5)]
+    await contract.endless_events(make_client(make_app()))
 
 
 @live.RAISE
