@@ -59,6 +59,21 @@ async def test_defaults_match_starlette(make_client: Any) -> None:
     assert scope["server"] == ["example.org", 8443]
 
 
+@live.SCOPE
+async def test_the_same_path_follows_a_changed_base_url(make_client: Any) -> None:
+    client = make_client(echo_scope, base_url="http://testserver/v1")
+    first = (await client.get("items?page=2")).json()["scope"]
+    again = (await client.get("items?page=2")).json()["scope"]
+    getattr(client, "target", client).base_url = "https://other.example/v2/"
+    moved = (await client.get("items?page=2")).json()["scope"]
+    absolute = (await client.get("http://elsewhere.example/x")).json()["scope"]
+    await client.aclose()
+    assert (first["path"], first["query_string"]) == ("/v1/items", "page=2")
+    assert again["path"] == first["path"]
+    assert (moved["scheme"], moved["path"], moved["server"]) == ("https", "/v2/items", ["other.example", 443])
+    assert (absolute["path"], absolute["server"]) == ("/x", ["elsewhere.example", 80])
+
+
 async def test_request_body_reaches_the_app(make_client: Any) -> None:
     client = make_client(echo_scope)
     payload = b"x" * 65536

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import cast
 
@@ -16,7 +16,10 @@ from ._scope import websocket_request
 from ._types import ASGIApp, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes
 from ._websocket import AsyncWebSocketSession
 
-__all__ = ["AsyncTestClient", "check_open", "make_config", "session_timeout"]
+__all__ = ["AsyncTestClient", "check_open", "make_config", "merge_url", "session_timeout"]
+
+#: Relative URLs a client keeps merged with its base URL.
+_MERGED_URLS = 256
 
 
 def make_config(
@@ -54,6 +57,30 @@ def check_open(client: httpx2.Client | httpx2.AsyncClient) -> None:
     """Raise :class:`ClientClosedError` if ``client`` was closed: a closed client stays closed."""
     if client.is_closed:
         raise ClientClosedError(f"{type(client).__name__} was closed; make a new one")
+
+
+def merge_url(
+    client: httpx2.Client | httpx2.AsyncClient, url: httpx2.URL | str, merge: Callable[[httpx2.URL | str], httpx2.URL]
+) -> httpx2.URL:
+    """``merge(url)``, httpx2's merge of ``url`` with the base URL, done once per URL string.
+
+    httpx2 parses a URL twice per request to merge it (its own cost per request is mostly
+    there); a suite sends the same few paths again and again, and a URL is immutable.
+    The cache belongs to the client and to its current base URL.
+    """
+    if not isinstance(url, str):
+        return merge(url)
+    base = client.base_url
+    cache: tuple[httpx2.URL, dict[str, httpx2.URL]] | None = client.__dict__.get("_merged_urls")
+    if cache is None or cache[0] is not base:
+        cache = client.__dict__["_merged_urls"] = (base, {})
+    merged = cache[1].get(url)
+    if merged is None:
+        merged = merge(url)
+        if len(cache[1]) >= _MERGED_URLS:
+            cache[1].clear()
+        cache[1][url] = merged
+    return merged
 
 
 def session_timeout(timeout: object, default: float | None) -> float | None:
@@ -127,6 +154,9 @@ class AsyncTestClient(httpx2.AsyncClient):
             cookies=cookies,
             timeout=timeout,
         )
+
+    def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:
+        return merge_url(self, url, super()._merge_url)
 
     async def __aenter__(self) -> AsyncTestClient:
         check_open(self)

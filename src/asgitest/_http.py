@@ -45,6 +45,7 @@ from ._registry import Registry
 from ._runner import AppTask, spawn
 from ._scope import http_scope
 from ._types import Message, Scope
+from ._wait import Flag, cancelled_exc_class
 
 __all__ = ["BODY_BUFFER", "REQUEST_CHUNK", "HTTPExchange", "RequestBody", "ResponseBody", "read_timeout"]
 
@@ -110,13 +111,22 @@ class RequestBody:
             self._sync = sync or not hasattr(producer, "__aiter__")
             self._iterator = iter(producer) if self._sync else aiter(producer)
 
+    @property
+    def in_full(self) -> bool:
+        """Whether the body was known in full: its messages come without waiting."""
+        return self._sync is None
+
+    def next_in_full(self) -> Message:
+        """The next ``http.request`` message of a body known in full."""
+        body = self._chunks.pop() if self._chunks else b""
+        if not self._chunks:
+            self._done = True
+        return {"type": "http.request", "body": body, "more_body": not self._done}
+
     async def next(self) -> Message:
         """The next ``http.request`` message; the one with ``more_body=False`` is the last."""
-        if self._sync is None:  # known in full
-            body = self._chunks.pop() if self._chunks else b""
-            if not self._chunks:
-                self._done = True
-            return {"type": "http.request", "body": body, "more_body": not self._done}
+        if self._sync is None:
+            return self.next_in_full()
         if not self._chunks:
             chunk = await self._produce()
             if chunk is None:
@@ -173,8 +183,8 @@ class HTTPExchange:
         self.trailers: list[tuple[bytes, bytes]] = []
         self.debug: dict[str, Any] | None = None
         self.body: MessageQueue[_BodyItem] = MessageQueue()
-        self.head_event = anyio.Event()
-        self.complete_event = anyio.Event()
+        self.head_event = Flag()
+        self.complete_event = Flag()
         self.disconnected_at: float | None = None
         self.disconnect_reason = ""
         self.task: AppTask | None = None
@@ -186,7 +196,7 @@ class HTTPExchange:
         self.producer_error: Exception | None = None
         self._body_ended = False
         self._buffered = 0  # body bytes queued and not yet taken by the test
-        self._space: anyio.Event | None = None  # set when the test takes body bytes
+        self._space: Flag | None = None  # set when the test takes body bytes
         self._orphaned = False  # the test will read no more: the app's outcome goes to the registry
         self._cancel_notice: str | None = None  # what to warn if asgitest cancels the app
 
@@ -196,6 +206,10 @@ class HTTPExchange:
         if self.disconnected_at is None:
             if self._request_body is None:
                 self._request_body = RequestBody(self.request, sync=self._sync_body)
+            if self._request_body.in_full and not self._request_body.done:  # nothing to wait for
+                message = self._request_body.next_in_full()
+                self.protocol.app_received(message)
+                return message
             if not self._request_body.done:
                 # A disconnect while the body is still being produced ends this wait, as it would
                 # on a server: the app gets http.disconnect instead of the rest of the body.
@@ -211,8 +225,7 @@ class HTTPExchange:
                         return message
                     finally:
                         self._receiving = None
-            if not self.complete_event.is_set():
-                await self.complete_event.wait()
+            await self.complete_event.wait()
         self.protocol.app_received(_DISCONNECT)
         return {"type": "http.disconnect"}
 
@@ -255,7 +268,7 @@ class HTTPExchange:
     async def _wait_for_space(self) -> None:
         """Backpressure: hold the app while too much of its body waits unread (or until a disconnect)."""
         while self._buffered > BODY_BUFFER and self.disconnected_at is None:
-            space = self._space = anyio.Event()
+            space = self._space = Flag()
             await space.wait()
 
     def _taken(self, chunk: bytes) -> bytes:
@@ -322,9 +335,8 @@ class HTTPExchange:
         self.registry.started(self.task)
         self.registry.opened(self)
         try:
-            with anyio.move_on_after(self.timeout):
-                await self.head_event.wait()
-        except anyio.get_cancelled_exc_class():
+            await self.head_event.wait(self.timeout)
+        except cancelled_exc_class():
             self._disconnect_in_background("the task awaiting the response was cancelled")
             raise
         if self.producer_error is not None:
@@ -471,7 +483,7 @@ class HTTPExchange:
         self._mark_disconnected(reason)
         try:
             cancelled = await self._settle(warn=warn)
-        except anyio.get_cancelled_exc_class():
+        except cancelled_exc_class():
             self._disconnect_in_background(reason)
             raise
         if cancelled:

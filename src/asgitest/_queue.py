@@ -10,10 +10,11 @@ for one with a plain lock (``wait_from_thread``) instead of a call into the loop
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Generic, TypeVar
 
-import anyio
+from ._wait import Flag
 
 __all__ = ["Empty", "MessageQueue"]
 
@@ -31,7 +32,7 @@ class MessageQueue(Generic[T]):
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
-        self._waiter: anyio.Event | None = None
+        self._waiter: Flag | None = None
         self._thread_waiter: threading.Lock | None = None
 
     def __len__(self) -> int:
@@ -72,22 +73,20 @@ class MessageQueue(Generic[T]):
         Raises:
             TimeoutError: nothing arrived in time (the caller adds the context).
         """
-        if self._items:
+        if self._items or await self.wait_for_item(timeout):
             return self._items.popleft()
-        with anyio.fail_after(timeout):
-            while not self._items:
-                waiter = self._waiter = anyio.Event()
-                await waiter.wait()
-        return self._items.popleft()
+        raise TimeoutError
 
     async def wait_for_item(self, timeout: float | None) -> bool:
         """Wait until an item is present without taking it; False on timeout."""
         if self._items:
             return True
-        with anyio.move_on_after(timeout):
-            while not self._items:
-                waiter = self._waiter = anyio.Event()
-                await waiter.wait()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._items:
+            waiter = self._waiter = Flag()
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if not await waiter.wait(remaining):
+                break
         return bool(self._items)
 
     def wait_from_thread(self, timeout: float | None) -> bool:

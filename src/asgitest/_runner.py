@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import math
 import os
 import sys
 import types
@@ -25,6 +24,7 @@ from typing import Any
 import anyio
 
 from ._errors import ASGITimeoutError
+from ._wait import Flag
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -53,7 +53,7 @@ class AppTask:
         self.exception: BaseException | None = None
         self.finished = False
         self.cancelled = False
-        self._done: anyio.Event | None = None
+        self._done: Flag | None = None
         self._scope = anyio.CancelScope()
         self._coro: Awaitable[None] | None = None
 
@@ -90,9 +90,8 @@ class AppTask:
         if self.finished:
             return True
         if self._done is None:
-            self._done = anyio.Event()
-        with anyio.move_on_after(math.inf if timeout is None else timeout):
-            await self._done.wait()
+            self._done = Flag()
+        await self._done.wait(timeout)
         return self.finished
 
     def cancel(self) -> None:
@@ -128,9 +127,8 @@ def spawn(name: str, function: Callable[[], Awaitable[None]], on_finish: Callabl
     a task of a task group would.
     """
     task = AppTask(name, on_finish)
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
+    loop = asyncio._get_running_loop()
+    if loop is None:
         import trio
 
         context = contextvars.copy_context()

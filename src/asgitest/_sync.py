@@ -24,7 +24,7 @@ from typing import Any, Literal, NamedTuple, TypeVar, cast
 import anyio
 import httpx2
 
-from ._client import check_open, default_headers, make_config, session_timeout
+from ._client import check_open, default_headers, make_config, merge_url, session_timeout
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
 from ._engine import Engine
 from ._http import ResponseBody
@@ -458,6 +458,9 @@ class TestClient(httpx2.Client):
             cookies=cookies,
             timeout=timeout,
         )
+
+    def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:
+        return merge_url(self, url, super()._merge_url)
 
     def __enter__(self) -> TestClient:
         check_open(self)

@@ -22,7 +22,6 @@ import weakref
 from types import TracebackType
 from typing import Any, Literal
 
-import anyio.lowlevel
 import httpx2
 
 from ._config import ClientConfig
@@ -42,6 +41,7 @@ from ._registry import Notice, Registry, emit
 from ._runner import AppTask, spawn
 from ._scope import websocket_scope
 from ._types import Message, Scope
+from ._wait import checkpoint
 
 __all__ = ["AsyncWebSocketSession"]
 
@@ -297,7 +297,7 @@ class AsyncWebSocketSession:
         self.check_send()
         self.deliver(message)
         # Let the app take its turn: a reply sent at once is then waiting for the next receive.
-        await anyio.lowlevel.checkpoint()
+        await checkpoint()
 
     def check_send(self) -> None:
         """Raise if a message can no longer be sent: the test or the app has closed the session.
