@@ -285,6 +285,27 @@ async def test_a_per_call_timeout_overrides_the_client_default(make_client: Any)
     assert seen[-1] == "finished"
 
 
+async def test_the_bound_applies_to_each_wait_not_to_the_whole_response(make_client: Any) -> None:
+    """A slow response that keeps sending is not cut off: each chunk restarts the bound."""
+
+    async def trickle(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(5):
+            await anyio.sleep(0.06)  # simulated work, 0.3s in all
+            await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    client = make_client(trickle, timeout=0.2)
+    started = time.monotonic()
+    response = await client.get("/trickle")
+    await client.aclose()
+    assert response.content == b"xxxxx"
+    assert time.monotonic() - started >= 0.3
+    assert "content-length" not in response.headers  # the headers are the app's, nothing added
+    assert response.is_closed
+    assert response.elapsed.total_seconds() >= 0.3
+
+
 @live.TIMEOUT
 async def test_an_app_that_never_returns_after_its_response_times_out(make_client: Any) -> None:
     async def lingering(scope: Scope, receive: Receive, send: Send) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import cast
+from typing import Any, cast
 
 import httpx2
 
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT, ClientConfig, as_asgi3
-from ._engine import Engine, EngineTransport
+from ._engine import Engine, EngineTransport, reading_whole
 from ._errors import ClientClosedError
 from ._registry import emit
 from ._scope import websocket_request
@@ -157,6 +157,13 @@ class AsyncTestClient(httpx2.AsyncClient):
 
     def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:
         return merge_url(self, url, super()._merge_url)
+
+    async def send(self, request: httpx2.Request, *, stream: bool = False, **kwargs: Any) -> httpx2.Response:
+        token = reading_whole.set(not stream)
+        try:
+            return await super().send(request, stream=stream, **kwargs)
+        finally:
+            reading_whole.reset(token)
 
     async def __aenter__(self) -> AsyncTestClient:
         check_open(self)

@@ -7,6 +7,8 @@ through a portal. Every behaviour lives here, so both clients share it.
 
 from __future__ import annotations
 
+import contextvars
+
 import httpx2
 
 from ._config import ClientConfig
@@ -15,7 +17,12 @@ from ._lifespan import Lifespan
 from ._registry import Notice, Registry, emit
 from ._websocket import AsyncWebSocketSession
 
-__all__ = ["Engine", "EngineTransport"]
+__all__ = ["Engine", "EngineTransport", "reading_whole"]
+
+#: True while a client sends a request whose whole response it reads before returning
+#: (``send(stream=False)``: every call but ``stream()``). The engine then collects the
+#: body as the app sends it, with one wait, instead of streaming it to the test.
+reading_whole: contextvars.ContextVar[bool] = contextvars.ContextVar("asgitest_reading_whole", default=False)
 
 
 class Engine:
@@ -26,12 +33,15 @@ class Engine:
         self.registry = Registry(config)
         self.lifespan: Lifespan | None = None
 
-    async def handle(self, request: httpx2.Request, *, sync_body: bool = False) -> httpx2.Response:
+    async def handle(self, request: httpx2.Request, *, sync_body: bool = False, whole: bool = False) -> httpx2.Response:
         """Run the app for ``request``; return when the response starts (the body streams).
 
         ``sync_body`` says a streamed request body is a sync iterator (the sync client's).
+        ``whole`` says the test reads the whole body at once: the response is returned
+        once the app has returned, with its body (unless ``wait_for_app`` is off).
         """
-        return await HTTPExchange(request, self.config, self.registry, sync_body=sync_body).start()
+        exchange = HTTPExchange(request, self.config, self.registry, sync_body=sync_body, whole=whole)
+        return await (exchange.read_whole() if exchange.whole else exchange.start())
 
     def websocket(self, request: httpx2.Request, timeout: float | None) -> AsyncWebSocketSession:
         """A session for the handshake ``request``; it connects when entered."""
@@ -90,7 +100,7 @@ class EngineTransport(httpx2.AsyncBaseTransport):
         self.engine = engine
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        return await self.engine.handle(request)
+        return await self.engine.handle(request, whole=reading_whole.get())
 
     async def aclose(self) -> None:
         """Nothing to do: the client closes its engine itself, before closing the transport."""

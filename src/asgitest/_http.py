@@ -163,7 +163,13 @@ class HTTPExchange:
     """The state of one request/response, shared by the app side and the test side."""
 
     def __init__(
-        self, request: httpx2.Request, config: ClientConfig, registry: Registry, *, sync_body: bool = False
+        self,
+        request: httpx2.Request,
+        config: ClientConfig,
+        registry: Registry,
+        *,
+        sync_body: bool = False,
+        whole: bool = False,
     ) -> None:
         self.request = request
         self.config = config
@@ -178,6 +184,12 @@ class HTTPExchange:
         self.violation: ASGIProtocolError | None = None
         self.timeout = read_timeout(request, config.timeout)
         self.wait_for_app = bool(request.extensions.get("wait_for_app", config.wait_for_app))
+        #: The test reads the whole response at once (see :meth:`read_whole`): the body is
+        #: collected in a list, with no queue, no backpressure and one wait for the app.
+        self.whole = whole and self.wait_for_app
+        self._chunks: list[bytes] = []
+        self._progress = 0.0  # when the app last sent something (whole responses only)
+        self.settled = Flag()  # the app has returned, or the request body's producer failed
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.trailers: list[tuple[bytes, bytes]] = []
@@ -220,6 +232,7 @@ class HTTPExchange:
                         self.producer_error = exc
                         self._mark_disconnected(f"the request body's producer raised {type(exc).__name__}")
                         self.head_event.set()  # wakes the test, to raise it
+                        self.settled.set()
                     else:
                         self.protocol.app_received(message)
                         return message
@@ -243,8 +256,16 @@ class HTTPExchange:
         except ASGIProtocolError as exc:
             self.violation = self.violation or exc
             raise
+        if self.whole:
+            self._progress = time.monotonic()
         if kind == "http.response.body":
             chunk = message.get("body", b"")
+            if self.whole:
+                if chunk and self.request.method != "HEAD":
+                    self._chunks.append(bytes(chunk))
+                if self.protocol.state is HTTPState.DONE:
+                    self.complete_event.set()
+                return
             if chunk and self.request.method != "HEAD":
                 self.body.put(bytes(chunk))
                 self._buffered += len(chunk)
@@ -289,6 +310,7 @@ class HTTPExchange:
         assert self.task is not None
         self.registry.finished(self.task)
         self.head_event.set()
+        self.settled.set()
         self.body.put(_APP_DONE)
         if self.task.cancelled and self._cancel_notice is not None:
             # Queued before anything that waited for the app resumes, so no later call misses it.
@@ -321,6 +343,65 @@ class HTTPExchange:
 
     # -- the test's side ------------------------------------------------------------------
 
+    def _spawn(self) -> None:
+        self.scope = http_scope(self.request, self.config)
+        self.protocol.transcript.opened(self.scope)
+        self._progress = time.monotonic()
+        self.task = spawn(self.where, self._run_app, self._app_done)
+        self.registry.started(self.task)
+        self.registry.opened(self)
+
+    async def read_whole(self) -> httpx2.Response:
+        """Run the app until it returns; return the response with its whole body.
+
+        What a test that reads the whole response sees of :meth:`start` and the reads
+        of its body, in one wait: the same bounds (the response start, each chunk and
+        the app's return each within the timeout of the app's previous send), the same
+        errors and the same disconnects.
+        """
+        self._spawn()
+        assert self.task is not None
+        try:
+            finished = await self._wait_settled()
+        except cancelled_exc_class():
+            self._disconnect_in_background("the task awaiting the response was cancelled")
+            raise
+        if self.producer_error is not None:
+            await self.disconnect(self.disconnect_reason)
+            raise self.producer_error
+        if not finished:
+            activity = self.task.activity()
+            if self.protocol.state is HTTPState.START:
+                outcome = await self.disconnect("no response in time", warn=False)
+                raise ASGITimeoutError(
+                    f"{self.where}: the app did not start a response within {self.timeout}s "
+                    f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
+                )
+            self._body_ended = self.protocol.state is HTTPState.DONE
+            waiting_for = "the app to return after the response body" if self._body_ended else "the next body chunk"
+            outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
+            raise ASGITimeoutError(
+                f"{self.where}: timed out after {self.timeout}s waiting for {waiting_for} "
+                f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
+            )
+        if self.protocol.state is HTTPState.START:  # the app finished without responding
+            self.registry.ended(self)
+            self._raise_app_failure()
+            return httpx2.Response(500, request=self.request)
+        self._end()
+        return self._response(httpx2.ByteStream(b"".join(self._chunks)))
+
+    async def _wait_settled(self) -> bool:
+        """Wait for the app to return, or the producer to fail; False if the app sent nothing
+        for the timeout."""
+        timeout = self.timeout
+        if timeout is None:
+            return await self.settled.wait()
+        while not await self.settled.wait(self._progress + timeout - time.monotonic()):
+            if self._progress + timeout <= time.monotonic():
+                return False
+        return True
+
     async def start(self) -> httpx2.Response:
         """Run the app until it starts the response; return the response with a streaming body.
 
@@ -329,11 +410,8 @@ class HTTPExchange:
             Exception: whatever the app raised before starting the response, if the client
                 raises server exceptions; otherwise the response is a 500.
         """
-        self.scope = http_scope(self.request, self.config)
-        self.protocol.transcript.opened(self.scope)
-        self.task = spawn(self.where, self._run_app, self._app_done)
-        self.registry.started(self.task)
-        self.registry.opened(self)
+        self._spawn()
+        assert self.task is not None
         try:
             await self.head_event.wait(self.timeout)
         except cancelled_exc_class():
@@ -353,10 +431,13 @@ class HTTPExchange:
             self.registry.ended(self)
             self._raise_app_failure()
             return httpx2.Response(500, request=self.request)
+        return self._response(ResponseBody(self))
+
+    def _response(self, stream: httpx2.AsyncByteStream) -> httpx2.Response:
         response = httpx2.Response(
             self.status,
             headers=self.headers,
-            stream=ResponseBody(self),
+            stream=stream,
             request=self.request,
             extensions={"http_version": b"HTTP/1.1", "http.response.trailers": self.trailers},
         )

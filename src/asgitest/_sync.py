@@ -26,7 +26,7 @@ import httpx2
 
 from ._client import check_open, default_headers, make_config, merge_url, session_timeout
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
-from ._engine import Engine
+from ._engine import Engine, reading_whole
 from ._http import ResponseBody
 from ._registry import Notice, emit
 from ._scope import websocket_request
@@ -108,20 +108,41 @@ class LoopThread:
             raise failure[0]
         return _Runner(portals[0], thread, generators)
 
-    def stop(self) -> None:
+    def stop(self, last: Callable[[], Awaitable[T]] | None = None) -> T | None:
         """Stop the loop and join its thread, or keep it idle for the next client if
-        nothing of this one is left on it; a no-op if it is not running."""
+        nothing of this one is left on it; a no-op if it is not running.
+
+        ``last`` is run on the loop first, in the same hand-off as the check for what is
+        left (a client's close); its result is returned. If it raises, the loop stops.
+        """
         with self._lock:
             runner, self._runner = self._runner, None
             if runner is None:
-                return
+                return None
             if threading.current_thread() is runner.thread:  # pragma: no cover - a collection on
                 # the loop thread ran the finalizer: the loop cannot wait for itself.
                 runner.portal.stop()
-                return
-            if not self.backend_options and _keep_idle(self.backend, runner):
-                return
-            runner.stop()
+                return None
+            keep = not self.backend_options and _claim_idle(self.backend)
+
+            async def finish() -> tuple[T | None, bool]:
+                result = None if last is None else await last()
+                return result, keep and await _clean(self.backend, runner.generators)
+
+            try:
+                result, clean = runner.portal.call(finish)
+            except BaseException:
+                clean = False
+                raise
+            finally:
+                if clean:
+                    runner.thread.name = _IDLE_NAME
+                    _release_idle(self.backend, runner)
+                else:
+                    if keep:
+                        _release_idle(self.backend, None)
+                    runner.stop()
+            return result
 
 
 class Portal:
@@ -183,32 +204,34 @@ class _Runner(NamedTuple):
 #: thread and an event loop costs more than a request. A loop is kept only once nothing of
 #: its last client is left on it (no task, no unfinished async generator), so what one
 #: client's app leaves behind never meets the next.
-_idle: dict[str, _Runner] = {}
+_idle: dict[str, _Runner | None] = {}  # None: a slot held while a loop is checked
 _idle_lock = threading.Lock()
 _IDLE_NAME = "asgitest idle loop"
 
 
 def _take_idle(backend: str) -> _Runner | None:
     with _idle_lock:
-        return _idle.pop(backend, None)
+        if _idle.get(backend) is None:
+            return None
+        return _idle.pop(backend)
 
 
-def _keep_idle(backend: str, runner: _Runner) -> bool:
-    """Keep ``runner`` for the next client if the slot is free and the loop is clean."""
+def _claim_idle(backend: str) -> bool:
+    """Hold the idle slot of ``backend`` while a stopping loop is checked; False if it is taken."""
     with _idle_lock:
         if backend in _idle:
             return False
-        _idle[backend] = runner  # hold the slot while the loop is cleaned, outside the lock
-    try:
-        clean = runner.portal.call(_clean, backend, runner.generators)
-    except BaseException:  # pragma: no cover - the loop is going away
-        clean = False
-    if clean:
-        runner.thread.name = _IDLE_NAME
+        _idle[backend] = None
         return True
+
+
+def _release_idle(backend: str, runner: _Runner | None) -> None:
+    """Fill the slot held by :func:`_claim_idle` with ``runner``, or free it (None)."""
     with _idle_lock:
-        _idle.pop(backend, None)
-    return False
+        if runner is None:
+            _idle.pop(backend, None)
+        else:
+            _idle[backend] = runner
 
 
 async def _clean(backend: str, generators: weakref.WeakSet[AsyncGenerator[Any, Any]]) -> bool:
@@ -240,7 +263,7 @@ def _track_async_generators(generators: weakref.WeakSet[AsyncGenerator[Any, Any]
 @atexit.register
 def _stop_idle() -> None:  # pragma: no cover - runs at interpreter exit
     with _idle_lock:
-        runners = list(_idle.values())
+        runners = [runner for runner in _idle.values() if runner is not None]
         _idle.clear()
     for runner in runners:
         runner.stop()
@@ -319,10 +342,10 @@ class _SyncTransport(httpx2.BaseTransport):
         self.loop = loop
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        return self.loop.call(self._handle, request)
+        return self.loop.call(self._handle, request, reading_whole.get())
 
-    async def _handle(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self.engine.handle(request, sync_body=True)
+    async def _handle(self, request: httpx2.Request, whole: bool) -> httpx2.Response:
+        response = await self.engine.handle(request, sync_body=True, whole=whole)
         body = response.stream
         if isinstance(body, ResponseBody):
             ready, complete = body.exchange.take_ready()
@@ -462,6 +485,13 @@ class TestClient(httpx2.Client):
     def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:
         return merge_url(self, url, super()._merge_url)
 
+    def send(self, request: httpx2.Request, *, stream: bool = False, **kwargs: Any) -> httpx2.Response:
+        token = reading_whole.set(not stream)
+        try:
+            return super().send(request, stream=stream, **kwargs)
+        finally:
+            reading_whole.reset(token)
+
     def __enter__(self) -> TestClient:
         check_open(self)
         try:
@@ -482,10 +512,7 @@ class TestClient(httpx2.Client):
     def _shutdown(self) -> list[Notice]:
         if not self._loop.running:
             return []
-        try:
-            return self._loop.call(self._engine.close)
-        finally:
-            self._loop.stop()
+        return self._loop.stop(self._engine.close) or []
 
     def close(self) -> None:
         """End open sessions, shut the lifespan down, stop the loop thread, close the client."""
