@@ -40,8 +40,12 @@ class Engine:
         ``whole`` says the test reads the whole body at once: the response is returned
         once the app has returned, with its body (unless ``wait_for_app`` is off).
         """
-        exchange = HTTPExchange(request, self.config, self.registry, sync_body=sync_body, whole=whole)
+        exchange = self.exchange(request, sync_body=sync_body, whole=whole)
         return await (exchange.read_whole() if exchange.whole else exchange.start())
+
+    def exchange(self, request: httpx2.Request, *, sync_body: bool = False, whole: bool = False) -> HTTPExchange:
+        """The exchange :meth:`handle` runs, for a caller that drives it itself (the sync client)."""
+        return HTTPExchange(request, self.config, self.registry, sync_body=sync_body, whole=whole)
 
     def websocket(self, request: httpx2.Request, timeout: float | None) -> AsyncWebSocketSession:
         """A session for the handshake ``request``; it connects when entered."""

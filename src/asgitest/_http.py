@@ -25,6 +25,7 @@ within the grace period.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -188,8 +189,12 @@ class HTTPExchange:
         #: collected in a list, with no queue, no backpressure and one wait for the app.
         self.whole = whole and self.wait_for_app
         self._chunks: list[bytes] = []
-        self._progress = 0.0  # when the app last sent something (whole responses only)
+        self._progress = time.monotonic()  # when the app last sent something (whole responses only)
         self.settled = Flag()  # the app has returned, or the request body's producer failed
+        self._notify: Callable[[], None] | None = None  # see begin_whole
+        #: What a whole response ends with, once the app has returned: (True, the response)
+        #: or (False, the error to raise). Set on the loop before ``notify`` is called.
+        self.outcome: tuple[bool, Any] | None = None
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.trailers: list[tuple[bytes, bytes]] = []
@@ -232,7 +237,7 @@ class HTTPExchange:
                         self.producer_error = exc
                         self._mark_disconnected(f"the request body's producer raised {type(exc).__name__}")
                         self.head_event.set()  # wakes the test, to raise it
-                        self.settled.set()
+                        self._settled()
                     else:
                         self.protocol.app_received(message)
                         return message
@@ -310,7 +315,6 @@ class HTTPExchange:
         assert self.task is not None
         self.registry.finished(self.task)
         self.head_event.set()
-        self.settled.set()
         self.body.put(_APP_DONE)
         if self.task.cancelled and self._cancel_notice is not None:
             # Queued before anything that waited for the app resumes, so no later call misses it.
@@ -318,6 +322,7 @@ class HTTPExchange:
         if self._orphaned:
             self.registry.ended(self)
             self._report_unobserved()
+        self._settled()
 
     def _report_unobserved(self) -> None:
         """The app finished after the test stopped reading: keep its failure for wait_idle/close."""
@@ -360,12 +365,59 @@ class HTTPExchange:
         errors and the same disconnects.
         """
         self._spawn()
-        assert self.task is not None
         try:
             finished = await self._wait_settled()
         except cancelled_exc_class():
             self._disconnect_in_background("the task awaiting the response was cancelled")
             raise
+        return await self.conclude_whole(finished)
+
+    def begin_whole(self, notify: Callable[[], None]) -> None:
+        """:meth:`read_whole` for a caller on another thread: start the app (on the loop)
+        and call ``notify`` (on the loop) once it has settled.
+
+        If the app returned, :attr:`outcome` holds the response or the error to raise by
+        then, and the caller needs no other call into the loop; otherwise (the request
+        body's producer failed) it calls :meth:`conclude_whole`, as it does if the app
+        sent nothing for the timeout (see :meth:`remaining`).
+        """
+        self._notify = notify
+        try:
+            self._spawn()
+        except Exception as exc:  # the scope could not be built: the caller raises it
+            self._notify = None
+            self.outcome = (False, exc)
+            self.settled.set()
+            notify()
+
+    def remaining(self) -> float | None:
+        """Seconds left before the app has sent nothing for the timeout (None: no bound)."""
+        return None if self.timeout is None else self._progress + self.timeout - time.monotonic()
+
+    def _settled(self) -> None:
+        self.settled.set()
+        notify, self._notify = self._notify, None
+        if notify is None:
+            return
+        if self.producer_error is None:  # the app has returned: conclude here, on the loop
+            try:
+                self.outcome = (True, self.whole_response())
+            except Exception as exc:
+                self.outcome = (False, exc)
+        notify()
+
+    async def conclude_whole(self, finished: bool) -> httpx2.Response:
+        """The end of :meth:`read_whole`, once the app has settled (``finished``) or has
+        sent nothing for the timeout."""
+        assert self.task is not None
+        self._notify = None  # whatever happens now is concluded here
+        if not finished and self.settled.is_set():  # it settled as the caller gave up waiting
+            finished = True
+        if finished and self.outcome is not None:
+            succeeded, value = self.outcome
+            if succeeded:
+                return value  # type: ignore[no-any-return]
+            raise value
         if self.producer_error is not None:
             await self.disconnect(self.disconnect_reason)
             raise self.producer_error
@@ -384,6 +436,10 @@ class HTTPExchange:
                 f"{self.where}: timed out after {self.timeout}s waiting for {waiting_for} "
                 f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
             )
+        return self.whole_response()
+
+    def whole_response(self) -> httpx2.Response:
+        """The response of an app that has returned, or raise what it did wrong."""
         if self.protocol.state is HTTPState.START:  # the app finished without responding
             self.registry.ended(self)
             self._raise_app_failure()

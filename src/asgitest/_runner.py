@@ -54,12 +54,15 @@ class AppTask:
         self.finished = False
         self.cancelled = False
         self._done: Flag | None = None
-        self._scope = anyio.CancelScope()
+        self._scope: anyio.CancelScope | None = None  # made in the task: anyio needs one to tell the loop
         self._coro: Awaitable[None] | None = None
 
     async def _run(self, function: Callable[[], Awaitable[None]]) -> None:
         try:
-            with self._scope:
+            with anyio.CancelScope() as self._scope:
+                if self.cancelled:  # before it started: the app never runs
+                    self._scope.cancel()
+                    return
                 self._coro = function()
                 await self._coro
         except Exception as exc:
@@ -98,7 +101,8 @@ class AppTask:
         """Cancel the app coroutine (it sees the backend's cancellation at its next await)."""
         if not self.finished:
             self.cancelled = True
-            self._scope.cancel()
+            if self._scope is not None:
+                self._scope.cancel()
 
     async def finish(self, grace: float) -> bool:
         """Give the task ``grace`` seconds to return, then cancel it; True if it returned by itself.

@@ -27,7 +27,7 @@ import httpx2
 from ._client import check_open, default_headers, make_config, merge_url, session_timeout
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
 from ._engine import Engine, reading_whole
-from ._http import ResponseBody
+from ._http import HTTPExchange, ResponseBody
 from ._registry import Notice, emit
 from ._scope import websocket_request
 from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, TimeoutTypes
@@ -342,10 +342,33 @@ class _SyncTransport(httpx2.BaseTransport):
         self.loop = loop
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        return self.loop.call(self._handle, request, reading_whole.get())
+        exchange = self.engine.exchange(request, sync_body=True, whole=reading_whole.get())
+        if exchange.whole:
+            return self._read_whole(exchange)
+        return self.loop.call(self._start, exchange)
 
-    async def _handle(self, request: httpx2.Request, whole: bool) -> httpx2.Response:
-        response = await self.engine.handle(request, sync_body=True, whole=whole)
+    def _read_whole(self, exchange: HTTPExchange) -> httpx2.Response:
+        """One hand-off: the loop starts the app, and concludes the exchange when it returns;
+        the test's thread waits for that with a plain lock, within the exchange's bounds."""
+        settled = threading.Lock()
+        settled.acquire()
+        self.loop.call_soon(exchange.begin_whole, settled.release)
+        while True:
+            remaining = exchange.remaining()
+            if settled.acquire(timeout=-1 if remaining is None else max(remaining, 0.0)):
+                break
+            remaining = exchange.remaining()
+            if remaining is not None and remaining <= 0:  # the app sent nothing for the timeout
+                return self.loop.call(exchange.conclude_whole, False)
+        if exchange.outcome is None:  # the request body's producer failed
+            return self.loop.call(exchange.conclude_whole, True)
+        succeeded, value = exchange.outcome
+        if succeeded:
+            return cast(httpx2.Response, value)
+        raise value
+
+    async def _start(self, exchange: HTTPExchange) -> httpx2.Response:
+        response = await exchange.start()
         body = response.stream
         if isinstance(body, ResponseBody):
             ready, complete = body.exchange.take_ready()
