@@ -18,8 +18,9 @@ from ._websocket import AsyncWebSocketSession
 
 __all__ = ["AsyncTestClient", "check_open", "make_config", "merge_url", "session_timeout"]
 
-#: Relative URLs a client keeps merged with its base URL.
-_MERGED_URLS = 256
+#: How many merged URLs are kept (by base URL and URL string).
+_MERGED_URLS = 1024
+_merged_urls: dict[tuple[str, str], httpx2.URL] = {}
 
 
 def make_config(
@@ -62,24 +63,26 @@ def check_open(client: httpx2.Client | httpx2.AsyncClient) -> None:
 def merge_url(
     client: httpx2.Client | httpx2.AsyncClient, url: httpx2.URL | str, merge: Callable[[httpx2.URL | str], httpx2.URL]
 ) -> httpx2.URL:
-    """``merge(url)``, httpx2's merge of ``url`` with the base URL, done once per URL string.
+    """``merge(url)``, httpx2's merge of ``url`` with the base URL, done once per base URL and
+    URL string in the process.
 
-    httpx2 parses a URL twice per request to merge it (its own cost per request is mostly
-    there); a suite sends the same few paths again and again, and a URL is immutable.
-    The cache belongs to the client and to its current base URL.
+    httpx2 parses a URL twice per request to merge it (much of its own cost per request);
+    a suite sends the same few paths again and again, from client after client with the
+    same base URL, and a URL is immutable.
     """
     if not isinstance(url, str):
         return merge(url)
     base = client.base_url
-    cache: tuple[httpx2.URL, dict[str, httpx2.URL]] | None = client.__dict__.get("_merged_urls")
-    if cache is None or cache[0] is not base:
-        cache = client.__dict__["_merged_urls"] = (base, {})
-    merged = cache[1].get(url)
+    known: tuple[httpx2.URL, str] | None = client.__dict__.get("_merged_base")
+    if known is None or known[0] is not base:  # the base URL was set since
+        known = client.__dict__["_merged_base"] = (base, str(base))
+    key = (known[1], url)
+    merged = _merged_urls.get(key)
     if merged is None:
         merged = merge(url)
-        if len(cache[1]) >= _MERGED_URLS:
-            cache[1].clear()
-        cache[1][url] = merged
+        if len(_merged_urls) >= _MERGED_URLS:
+            _merged_urls.clear()
+        _merged_urls[key] = merged
     return merged
 
 
