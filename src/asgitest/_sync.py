@@ -8,6 +8,10 @@ async generators finished as a loop's end would) waits idle for the next client:
 clients in a row share a thread and a loop, never at the same time. The classes here
 hold no protocol logic: each call forwards to the :class:`~asgitest._engine.Engine` or
 to an :class:`AsyncWebSocketSession`.
+
+Each call costs one hand-off at most. A plain request schedules the start of its app
+on the loop and waits on a lock that the loop releases when the exchange is concluded;
+a WebSocket message the app already sent is taken without any.
 """
 
 from __future__ import annotations
