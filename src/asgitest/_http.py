@@ -48,7 +48,7 @@ from ._registry import Registry
 from ._runner import AppTask, spawn
 from ._scope import http_scope
 from ._types import Message, Scope
-from ._wait import Flag, cancelled_exc_class
+from ._wait import Flag, cancelled_exc_class, checkpoint
 
 __all__ = ["BODY_BUFFER", "REQUEST_CHUNK", "HTTPExchange", "RequestBody", "ResponseBody", "read_timeout"]
 
@@ -452,6 +452,10 @@ class HTTPExchange:
     async def _wait_settled(self) -> bool:
         """Wait for the app to return, or the producer to fail; False if the app sent nothing
         for the timeout."""
+        # The app task is scheduled already: yielding once lets it run first, and an app
+        # that answers without waiting for anything has returned when this one resumes,
+        # so there is nothing to wait for (one turn of the loop instead of two).
+        await checkpoint()
         timeout = self.timeout
         if timeout is None:
             return await self.settled.wait()
@@ -471,6 +475,7 @@ class HTTPExchange:
         self._spawn()
         assert self.task is not None
         try:
+            await checkpoint()  # the app's first step comes first (see _wait_settled)
             await self.head_event.wait(self.timeout)
         except cancelled_exc_class():
             self._disconnect_in_background("the task awaiting the response was cancelled")

@@ -15,6 +15,7 @@ from ._protocol import LifespanProtocol, LifespanState
 from ._queue import MessageQueue
 from ._runner import AppTask, spawn
 from ._types import Message
+from ._wait import checkpoint
 
 __all__ = ["Lifespan"]
 
@@ -52,6 +53,7 @@ class Lifespan:
         self.task = spawn(self.where, self._run, lambda: self.to_test.put(_APP_DONE))
         self.protocol.server_sends("lifespan.startup")
         self.to_app.put({"type": "lifespan.startup"})
+        await checkpoint()  # the app's first step comes first: its answer is then queued
         answer = await self._answer("startup")
         if answer is None:
             self.supported = False

@@ -187,6 +187,7 @@ class AsyncWebSocketSession:
         self._app_side = weakref.ref(app_side)
         del app_side
         try:
+            await checkpoint()  # the app's first step comes first: its accept is then queued
             message = await self._next(self._timeout, "the app to accept the WebSocket")
         except ASGITimeoutError:
             await self.abort("the handshake timed out", warn=False)  # the error says it all
