@@ -64,6 +64,7 @@ class Lifespan:
             return
         self.protocol.server_sends("lifespan.shutdown")
         self.to_app.put({"type": "lifespan.shutdown"})
+        await checkpoint()
         await self._answer("shutdown")
         if not await self.task.wait(self.config.timeout):
             activity = self.task.activity()
