@@ -192,6 +192,22 @@ def test_http_happy_path_with_trailers() -> None:
     assert http.app_returned() is None
 
 
+def test_header_checks_take_any_pair_shape_and_stay_checked_when_names_repeat() -> None:
+    for headers in (
+        [(b"x-name", b"1")],
+        ((b"x-name", b"2"),),  # a tuple of pairs
+        [[b"x-name", b"3"]],  # pairs as lists
+        [(bytearray(b"x-name"), bytearray(b"4"))],  # bytearrays, as the spec allows
+        iter([(b"x-name", b"5")]),  # any iterable
+    ):
+        http = HTTPProtocol("GET /")
+        http.app_sends({"type": "http.response.start", "status": 200, "headers": headers})
+        assert http.state is HTTPState.BODY
+    for bad in ([(b"x name", b"v")], [(b"x-name", b"a\r\nb")], [(b"x-name",)], [b"x-name: v"], "x-name"):
+        with pytest.raises(ASGIProtocolError):
+            HTTPProtocol("GET /").app_sends({"type": "http.response.start", "status": 200, "headers": bad})
+
+
 def test_a_head_response_declares_a_length_without_a_body() -> None:
     http = HTTPProtocol("HEAD /", head=True)
     http.app_sends(head(200, (b"content-length", b"100")))

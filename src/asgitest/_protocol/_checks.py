@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,12 @@ __all__ = ["Checker"]
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _UNSAFE_VALUE = re.compile(rb"[\r\n\0]")
 
+#: Where a connection is, for messages: a state enum (described by its value) or a text.
+State = enum.Enum | str
+
+#: Header names already seen to be tokens (a few dozen in any suite).
+_token_names: set[bytes] = set()
+
 
 class Checker:
     """The base of the state machines: where the connection is, how strict, what happened on it."""
@@ -26,47 +33,59 @@ class Checker:
         self.strict = strict
         self.transcript = transcript if transcript is not None else Transcript(where)
 
-    def broken(self, rule: str, message: Any, state: str, detail: str = "") -> None:
+    def broken(self, rule: str, message: Any, state: State, detail: str = "") -> None:
         """Raise :class:`ASGIProtocolError` for ``rule``, unless this checker is relaxed and the rule is too."""
         if not self.strict and rule in RELAXED:
             return
         raise self.error(rule, message, state, detail)
 
-    def error(self, rule: str, message: Any, state: str, detail: str = "") -> ASGIProtocolError:
+    def error(self, rule: str, message: Any, state: State, detail: str = "") -> ASGIProtocolError:
         """The error for ``rule``, naming the connection, the rule, the message and the state."""
         from ._transcript import describe
+
+        if isinstance(state, enum.Enum):
+            state = state.value
 
         act = f"The app sent {describe(message)}" if message is not None else "The app returned"
         text = f"{self.where}: ASGI rule [{rule}] broken: {RULES[rule]}{detail and ' ' + detail} {act} while {state}."
         events = self.transcript.render()
         return ASGIProtocolError(f"{text}\n{events}" if events else text, rule=rule)
 
-    def message_type(self, message: Any, state: str) -> str:
+    def message_type(self, message: Any, state: State) -> str:
         """The message's ``type``, or raise: a message is a dict with a str type."""
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             raise self.error("message-dict", message, state, f"It is a {type(message).__name__}.")
         kind = message.get("type")
-        if not isinstance(kind, str):
+        if type(kind) is not str and not isinstance(kind, str):
             raise self.error("message-type", message, state)
         return kind
 
-    def check_headers(self, message: Mapping[str, Any], state: str) -> None:
+    def check_headers(self, message: Mapping[str, Any], state: State) -> None:
         """Headers, when present, are an iterable of [name, value] byte-string pairs, safe to write."""
         headers = message.get("headers", ())
-        try:
-            pairs = list(headers)
-        except TypeError:
-            raise self.error("headers-iterable", message, state) from None
-        if isinstance(headers, str | bytes):
-            raise self.error("headers-iterable", message, state)
-        for pair in pairs:
-            if isinstance(pair, str | bytes) or not _is_pair(pair):
+        if type(headers) is not list:
+            try:
+                headers = list(headers)
+            except TypeError:
+                raise self.error("headers-iterable", message, state) from None
+            if isinstance(message.get("headers"), str | bytes):
+                raise self.error("headers-iterable", message, state)
+        for pair in headers:
+            kind = type(pair)
+            if ((kind is not tuple and kind is not list) or len(pair) != 2) and (
+                isinstance(pair, str | bytes) or not _is_pair(pair)
+            ):
                 raise self.error("header-pair", message, state, f"Got {pair!r:.60}.")
             name, value = pair
-            if not isinstance(name, bytes | bytearray) or not isinstance(value, bytes | bytearray):
+            if (type(name) is not bytes or type(value) is not bytes) and (
+                not isinstance(name, bytes | bytearray) or not isinstance(value, bytes | bytearray)
+            ):
                 raise self.error("header-bytes", message, state, f"Got {pair!r:.60}.")
-            if _TOKEN.fullmatch(name) is None:
-                self.broken("header-name-token", message, state, f"Got {bytes(name)!r:.60}.")
+            if type(name) is not bytes or name not in _token_names:
+                if _TOKEN.fullmatch(name) is None:
+                    self.broken("header-name-token", message, state, f"Got {bytes(name)!r:.60}.")
+                elif len(_token_names) < 4096:
+                    _token_names.add(bytes(name))
             if _UNSAFE_VALUE.search(value) is not None:
                 self.broken("header-value-safe", message, state, f"Got {bytes(name)!r:.40}: {bytes(value)!r:.40}.")
 

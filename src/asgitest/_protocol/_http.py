@@ -50,38 +50,38 @@ class HTTPProtocol(Checker):
         """Validate ``message`` in the current state, advance, and return its type."""
         self.transcript.app_sent(message)
         state = self.state
-        kind = self.message_type(message, state.value)
+        kind = self.message_type(message, state)
         if kind == "http.response.body":
             if state is HTTPState.BODY:
                 self._body(message)
             else:
                 raise self.error(
-                    "http-start-first" if state is HTTPState.START else "http-after-complete", message, state.value
+                    "http-start-first" if state is HTTPState.START else "http-after-complete", message, state
                 )
         elif kind == "http.response.start":
             if state is HTTPState.START:
                 self._start(message)
             else:
-                raise self.error("http-start-once", message, state.value)
+                raise self.error("http-start-once", message, state)
         elif kind == "http.response.trailers":
             if not self.trailers:
-                raise self.error("http-trailers-announced", message, state.value)
+                raise self.error("http-trailers-announced", message, state)
             if state is HTTPState.BODY:
-                raise self.error("http-trailers-after-body", message, state.value)
+                raise self.error("http-trailers-after-body", message, state)
             if state is not HTTPState.TRAILERS:
-                raise self.error("http-after-complete", message, state.value)
-            self.check_headers(message, state.value)
+                raise self.error("http-after-complete", message, state)
+            self.check_headers(message, state)
             if not message.get("more_trailers", False):
                 self.state = HTTPState.DONE
         elif kind == "http.response.debug":
             if state is HTTPState.DONE:
-                raise self.error("http-after-complete", message, state.value)
+                raise self.error("http-after-complete", message, state)
         else:
-            raise self.error("http-unknown-type", message, state.value)
+            raise self.error("http-unknown-type", message, state)
         return kind
 
     def _start(self, message: Mapping[str, Any]) -> None:
-        state = self.state.value
+        state = self.state
         status = message.get("status")
         if not isinstance(status, int) or isinstance(status, bool):
             raise self.error("http-status-int", message, state)
@@ -102,7 +102,7 @@ class HTTPProtocol(Checker):
         self.state = HTTPState.BODY
 
     def _body(self, message: Mapping[str, Any]) -> None:
-        state = self.state.value
+        state = self.state
         body = message.get("body", b"")
         if not isinstance(body, bytes | bytearray | memoryview):
             raise self.error("http-body-bytes", message, state)
@@ -125,7 +125,7 @@ class HTTPProtocol(Checker):
     def app_returned(self) -> ASGIProtocolError | None:
         """The error for an app that returned now, if returning breaks a rule (and is not relaxed)."""
         if self.state is HTTPState.START:
-            return self.error("http-response-started", None, self.state.value)
+            return self.error("http-response-started", None, self.state)
         if self.state is not HTTPState.DONE and self.strict:  # a relaxed rule: Starlette truncates
-            return self.error("http-response-complete", None, self.state.value)
+            return self.error("http-response-complete", None, self.state)
         return None

@@ -54,23 +54,23 @@ class LifespanProtocol(Checker):
         """Validate ``message`` in the current state, advance, and return its type."""
         self.transcript.app_sent(message)
         state = self.state
-        kind = self.message_type(message, state.value)
+        kind = self.message_type(message, state)
         if kind not in _ALL_ANSWERS:
-            raise self.error("lifespan-unknown-type", message, state.value)
+            raise self.error("lifespan-unknown-type", message, state)
         answers = _ANSWERS.get(state)
         if answers is None:
-            raise self.error("lifespan-unasked", message, state.value)
+            raise self.error("lifespan-unasked", message, state)
         if kind not in answers:
             rule = "lifespan-answer-startup" if state is LifespanState.STARTING else "lifespan-answer-shutdown"
-            raise self.error(rule, message, state.value)
+            raise self.error(rule, message, state)
         failure = message.get("message", "")
         if kind.endswith(".failed") and not isinstance(failure, str):
-            raise self.error("lifespan-message-str", message, state.value)
+            raise self.error("lifespan-message-str", message, state)
         self.state = LifespanState.STARTED if state is LifespanState.STARTING else LifespanState.DONE
         return kind
 
     def app_returned(self) -> ASGIProtocolError | None:
         """The error for an app that returned now, if an answer is still owed."""
         if self.state in _ANSWERS:
-            return self.error("lifespan-unanswered", None, self.state.value)
+            return self.error("lifespan-unanswered", None, self.state)
         return None

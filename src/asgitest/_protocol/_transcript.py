@@ -26,6 +26,7 @@ SENSITIVE_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cooki
 
 _PAYLOAD_KEYS = ("body", "bytes", "text")
 _PREVIEW = 24
+_PLAIN = (bytes, str)
 
 
 class Transcript:
@@ -45,7 +46,8 @@ class Transcript:
         self._events.append((time.monotonic(), "app <-", _kept(message)))
 
     def app_sent(self, message: Any) -> None:
-        self._events.append((time.monotonic(), "app ->", _kept(message) if isinstance(message, Mapping) else message))
+        kept = _kept(message) if type(message) is dict or isinstance(message, Mapping) else message
+        self._events.append((time.monotonic(), "app ->", kept))
 
     def opened(self, scope: Mapping[str, Any]) -> None:
         """Record the connection's scope, in short (rendered only if an error shows it)."""
@@ -90,7 +92,9 @@ def _kept(message: Mapping[str, Any]) -> Mapping[str, Any]:
     """``message``, or a copy of it whose large payloads are cut (so nothing big stays alive)."""
     for key in _PAYLOAD_KEYS:
         value = message.get(key)
-        if value is not None and not isinstance(value, _Cut) and _size(value) > _PREVIEW:
+        if value is None or (type(value) in _PLAIN and len(value) <= _PREVIEW):
+            continue
+        if not isinstance(value, _Cut) and _size(value) > _PREVIEW:
             return {k: (_Cut(v) if k in _PAYLOAD_KEYS and v is not None else v) for k, v in message.items()}
     return message
 

@@ -57,71 +57,69 @@ class WebSocketProtocol(Checker):
         """Validate ``message`` in the current state, advance, and return its type."""
         self.transcript.app_sent(message)
         state = self.state
-        kind = self.message_type(message, state.value)
+        kind = self.message_type(message, state)
         if state is _CLOSED and kind in _HANDLERS:
-            raise self.error("ws-after-close", message, state.value)
+            raise self.error("ws-after-close", message, state)
         handler = _HANDLERS.get(kind)
         if handler is None:
-            raise self.error("ws-unknown-type", message, state.value)
+            raise self.error("ws-unknown-type", message, state)
         handler(self, message, state)
         return kind
 
     def _accept(self, message: Mapping[str, Any], state: WebSocketState) -> None:
         if state is not _CONNECTING:
-            raise self.error(
-                "ws-accept-once" if state is _CONNECTED else "ws-denial-in-handshake", message, state.value
-            )
+            raise self.error("ws-accept-once" if state is _CONNECTED else "ws-denial-in-handshake", message, state)
         subprotocol = message.get("subprotocol")
         if subprotocol is not None:
             if not isinstance(subprotocol, str):
-                raise self.error("ws-subprotocol-str", message, state.value)
+                raise self.error("ws-subprotocol-str", message, state)
             if subprotocol not in self.offered:
-                self.broken("ws-subprotocol-offered", message, state.value, f"The client offered {list(self.offered)}.")
-        self.check_headers(message, state.value)
+                self.broken("ws-subprotocol-offered", message, state, f"The client offered {list(self.offered)}.")
+        self.check_headers(message, state)
         self.state = _CONNECTED
 
     def _send(self, message: Mapping[str, Any], state: WebSocketState) -> None:
         if state is not _CONNECTED:
             rule = "ws-send-after-accept" if state is _CONNECTING else "ws-denial-in-handshake"
-            raise self.error(rule, message, state.value)
+            raise self.error(rule, message, state)
         text, data = message.get("text"), message.get("bytes")
         if (text is None) == (data is None):
-            raise self.error("ws-send-one-payload", message, state.value)
+            raise self.error("ws-send-one-payload", message, state)
         if text is not None and not isinstance(text, str):
-            raise self.error("ws-text-str", message, state.value)
+            raise self.error("ws-text-str", message, state)
         if data is not None and not isinstance(data, bytes | bytearray | memoryview):
-            raise self.error("ws-bytes-bytes", message, state.value)
+            raise self.error("ws-bytes-bytes", message, state)
 
     def _close(self, message: Mapping[str, Any], state: WebSocketState) -> None:
         if state is _RESPONDING:
-            raise self.error("ws-denial-in-handshake", message, state.value)
+            raise self.error("ws-denial-in-handshake", message, state)
         code = message.get("code", 1000)
         if not isinstance(code, int) or isinstance(code, bool):
-            raise self.error("ws-close-code-int", message, state.value)
+            raise self.error("ws-close-code-int", message, state)
         if code not in _SENDABLE_CODES:
-            self.broken("ws-close-code-range", message, state.value)
+            self.broken("ws-close-code-range", message, state)
         reason = message.get("reason")
         if reason is not None:
             if not isinstance(reason, str):
-                self.broken("ws-close-reason-str", message, state.value)
+                self.broken("ws-close-reason-str", message, state)
             elif len(reason.encode("utf-8", "surrogatepass")) > 123:
-                self.broken("ws-close-reason-length", message, state.value)
+                self.broken("ws-close-reason-length", message, state)
         self.state = _CLOSED
 
     def _denial_start(self, message: Mapping[str, Any], state: WebSocketState) -> None:
         if state is not _CONNECTING:
-            raise self.error("ws-denial-in-handshake", message, state.value)
+            raise self.error("ws-denial-in-handshake", message, state)
         status = message.get("status")
         if not isinstance(status, int) or isinstance(status, bool):
-            raise self.error("ws-denial-status-int", message, state.value)
-        self.check_headers(message, state.value)
+            raise self.error("ws-denial-status-int", message, state)
+        self.check_headers(message, state)
         self.state = _RESPONDING
 
     def _denial_body(self, message: Mapping[str, Any], state: WebSocketState) -> None:
         if state is not _RESPONDING:
-            raise self.error("ws-denial-start-first", message, state.value)
+            raise self.error("ws-denial-start-first", message, state)
         if not isinstance(message.get("body", b""), bytes | bytearray | memoryview):
-            raise self.error("ws-denial-body-bytes", message, state.value)
+            raise self.error("ws-denial-body-bytes", message, state)
         if not message.get("more_body", False):
             self.state = _CLOSED
 
