@@ -28,7 +28,7 @@ from typing import Any, Literal, NamedTuple, TypeVar, cast
 import anyio
 import httpx2
 
-from ._client import check_open, default_headers, make_config, merge_url, session_timeout
+from ._client import check_open, default_headers, make_config, merge_url, parse_base_url, session_timeout
 from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
 from ._engine import Engine, reading_whole
 from ._http import HTTPExchange, ResponseBody
@@ -501,7 +501,7 @@ class TestClient(httpx2.Client):
         # close() stops its loop when it is collected.
         self._finalizer = weakref.finalize(self, self._loop.stop)
         super().__init__(
-            base_url=base_url,
+            base_url=parse_base_url(base_url),
             headers=default_headers(headers),
             transport=_SyncTransport(self._engine, self._loop),
             follow_redirects=follow_redirects,
