@@ -18,8 +18,8 @@ from ._websocket import AsyncWebSocketSession
 
 __all__ = ["AsyncTestClient", "check_open", "make_config", "merge_url", "parse_base_url", "session_timeout"]
 
-#: How many merged URLs are kept (by base URL and URL string).
-_MERGED_URLS = 1024
+#: How many parsed base URLs, and merged URLs (by base URL and URL string), are kept.
+_KEPT_URLS = 1024
 _merged_urls: dict[tuple[str, str], httpx2.URL] = {}
 _base_urls: dict[str, httpx2.URL] = {}
 
@@ -69,7 +69,7 @@ def parse_base_url(url: httpx2.URL | str) -> httpx2.URL:
     parsed = _base_urls.get(url)
     if parsed is None:
         parsed = httpx2.URL(url)
-        if len(_base_urls) >= _MERGED_URLS:
+        if len(_base_urls) >= _KEPT_URLS:
             _base_urls.clear()
         _base_urls[url] = parsed
     return parsed
@@ -95,7 +95,7 @@ def merge_url(
     merged = _merged_urls.get(key)
     if merged is None:
         merged = merge(url)
-        if len(_merged_urls) >= _MERGED_URLS:
+        if len(_merged_urls) >= _KEPT_URLS:
             _merged_urls.clear()
         _merged_urls[key] = merged
     return merged

@@ -4,8 +4,8 @@ The app runs as an app task. A response the test reads whole (every call but
 ``stream()``) is collected as the app sends it and returned once the app has returned
 (:meth:`HTTPExchange.read_whole`). A streamed one (:meth:`HTTPExchange.start`) is
 returned as soon as the app sent ``http.response.start``; its body reaches the test
-through a queue as the app sends it. The queue is bounded: once :data:`BODY_BUFFER` bytes wait
-unread, the app's ``send`` waits for the test to read, as a server's socket
+through a queue as the app sends it. The queue is bounded: once :data:`BODY_BUFFER`
+bytes wait unread, the app's ``send`` waits for the test to read, as a server's socket
 would. By default the body ends only once the app coroutine has returned, so a
 test that reads the whole body (every plain ``client.get``) has waited for the
 app's background tasks, as with Starlette's TestClient, and sees their
