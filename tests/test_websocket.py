@@ -106,8 +106,24 @@ async def test_websocket_scope_fidelity(make_client: Any) -> None:
     assert scope["state"] == {}
     assert "websocket.http.response" in scope["extensions"]
     headers = dict(scope["headers"])
+    assert headers["connection"] == "upgrade"  # not the client's keep-alive: a handshake's own
     assert headers["upgrade"] == "websocket"
     assert headers["sec-websocket-version"] == "13"
+    assert headers["sec-websocket-protocol"] == "a, b"
+
+
+@live.SCOPE
+async def test_handshake_headers_given_to_the_call_are_kept(make_client: Any) -> None:
+    client = make_client(echo, headers={"X-Client": "c"})
+    own = {"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "X-Call": "1", "Sec-WebSocket-Protocol": "mine"}
+    async with client.websocket_connect("/ws", subprotocols=["ignored"], headers=own) as ws:
+        await ws.send_text("scope")
+        scope = await ws.receive_json()
+    await client.aclose()
+    headers = dict(scope["headers"])
+    assert headers["sec-websocket-key"] == "dGhlIHNhbXBsZSBub25jZQ=="
+    assert headers["sec-websocket-protocol"] == "mine"
+    assert (headers["x-call"], headers["x-client"], headers["connection"]) == ("1", "c", "upgrade")
 
 
 async def test_the_app_closing_with_a_code_and_reason(make_client: Any) -> None:

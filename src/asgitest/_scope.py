@@ -86,17 +86,43 @@ def websocket_request(
     headers: HeaderTypes | None,
     cookies: CookieTypes | None,
 ) -> httpx2.Request:
-    """The handshake request for ``url``, merged with the client's base URL, headers and cookies."""
-    request = client.build_request("GET", url, params=params, headers=headers, cookies=cookies)
-    scheme = {"http": "ws", "https": "wss"}.get(request.url.scheme, request.url.scheme)
-    request.url = request.url.copy_with(scheme=scheme)
-    for name, value in (
-        ("connection", "upgrade"),
-        ("upgrade", "websocket"),
-        ("sec-websocket-key", "testserver=="),
-        ("sec-websocket-version", "13"),
-    ):
-        request.headers.setdefault(name, value)
-    if subprotocols:
-        request.headers.setdefault("sec-websocket-protocol", ", ".join(subprotocols))
+    """The handshake request for ``url``, merged with the client's base URL, headers and cookies.
+
+    The handshake headers (``connection: upgrade`` and the ``sec-websocket-*`` ones) are
+    the call's own, as a WebSocket client sends them: they take the place of the client's
+    defaults (httpx2's ``connection: keep-alive``), and ``headers`` given to the call
+    take theirs.
+    """
+    handshake = httpx2.Headers(headers)
+    for name, value in _HANDSHAKE:
+        if name not in handshake:
+            handshake[name] = value
+    if subprotocols and "sec-websocket-protocol" not in handshake:
+        handshake["sec-websocket-protocol"] = ", ".join(subprotocols)
+    request = client.build_request("GET", url, params=params, headers=handshake, cookies=cookies)
+    request.url = _ws_url(request.url)
     return request
+
+
+_HANDSHAKE = (
+    ("connection", "upgrade"),
+    ("upgrade", "websocket"),
+    ("sec-websocket-key", "testserver=="),
+    ("sec-websocket-version", "13"),
+)
+
+
+def _ws_url(url: httpx2.URL) -> httpx2.URL:
+    """``url`` with the ws/wss scheme of its http/https one, once per URL object (see _url_parts)."""
+    entry = _ws_urls.get(id(url))
+    if entry is not None and entry[0] is url:
+        return entry[1]
+    scheme = {"http": "ws", "https": "wss"}.get(url.scheme, url.scheme)
+    ws_url = url if scheme == url.scheme else url.copy_with(scheme=scheme)
+    if len(_ws_urls) >= _PARTS_KEPT:
+        _ws_urls.clear()
+    _ws_urls[id(url)] = (url, ws_url)
+    return ws_url
+
+
+_ws_urls: dict[int, tuple[httpx2.URL, httpx2.URL]] = {}
