@@ -344,6 +344,9 @@ class AsyncWebSocketSession:
         when the app returned without closing, 1011 when it raised and the client
         does not raise server exceptions.
         """
+        message = self.receive_nowait()  # a message the app already sent: no wait to set up
+        if message is not None:
+            return message
         conn = self._require()
         if self._app_close is not None:
             return dict(self._app_close)
