@@ -113,6 +113,70 @@ def test_the_loop_thread_starts_on_first_use_and_stops_on_close() -> None:
     assert loop_threads() == []
 
 
+async def _requests_and_messages(client: Any) -> None:
+    for _ in range(5):
+        assert (await client.get("/")).status_code == 200
+        async with client.stream("GET", "/") as response:
+            await response.aread()
+        async with client.websocket_connect("/ws") as ws:
+            await ws.send_text("ping")
+            assert await ws.receive_text() == "ping"
+
+
+def _cyclic_garbage_of(run: Any) -> int:
+    """How many objects ``run()`` leaves that only the garbage collector can free."""
+    run()  # warm up: first-use caches are not garbage
+    gc.collect()
+    gc.disable()
+    try:
+        run()
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+def _plain_app() -> Starlette:
+    async def hello(request: Request) -> JSONResponse:
+        return JSONResponse({"hello": "world"})
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(await websocket.receive_text())
+        await websocket.close()
+
+    return Starlette(routes=[Route("/", hello), WebSocketRoute("/ws", echo)])
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_sync_requests_and_messages_leave_no_reference_cycles(backend: str) -> None:
+    """What asgitest allocates per request is freed as soon as it is dropped: objects in
+    reference cycles wait for the garbage collector, whose passes slow a whole suite."""
+    with TestClient(_plain_app(), backend=backend) as client:
+
+        def run() -> None:
+            for _ in range(5):
+                assert client.get("/").status_code == 200
+                with client.stream("GET", "/") as response:
+                    response.read()
+                with client.websocket_connect("/ws") as ws:
+                    ws.send_text("ping")
+                    assert ws.receive_text() == "ping"
+
+        assert _cyclic_garbage_of(run) == 0
+
+
+async def test_async_requests_and_messages_leave_no_reference_cycles() -> None:
+    async with asgitest.AsyncTestClient(_plain_app()) as client:
+        await _requests_and_messages(client)  # warm up: first-use caches are not garbage
+        gc.collect()
+        gc.disable()
+        try:
+            await _requests_and_messages(client)
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
+
+
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_a_stopped_loop_waits_idle_for_the_next_client_only_when_clean(backend: str) -> None:
     """Starting a thread and a loop costs more than a request: a closed client leaves its

@@ -74,9 +74,13 @@ class AppTask:
             raise
         finally:
             self._coro = None
+            self._scope = None
             self.finished = True
-            if self._on_finish is not None:
-                self._on_finish()
+            # Dropped once called: the owner (an exchange) holds this task, and a callback
+            # bound to it would make the pair a cycle that only the garbage collector frees.
+            on_finish, self._on_finish = self._on_finish, None
+            if on_finish is not None:
+                on_finish()
             if self._done is not None:
                 self._done.set()
 
