@@ -17,14 +17,9 @@ import asyncio
 import math
 from typing import Any
 
-__all__ = ["Flag", "cancelled_exc_class", "checkpoint", "on_asyncio"]
+__all__ = ["Flag", "cancelled_exc_class", "checkpoint"]
 
 _get_running_loop = asyncio._get_running_loop
-
-
-def on_asyncio() -> bool:
-    """Whether the calling task runs on asyncio (otherwise: trio)."""
-    return _get_running_loop() is not None
 
 
 def cancelled_exc_class() -> type[BaseException]:
