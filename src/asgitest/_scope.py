@@ -16,47 +16,24 @@ _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
 
 
-def _url_parts(url: httpx2.URL) -> dict[str, Any]:
-    """The scope keys that depend on the URL alone, computed once per URL object.
-
-    The clients reuse the URL of a path they have seen (see ``merge_url``), and an
-    httpx2 URL is immutable; its properties are recomputed at every access.
-    """
-    entry = _parts.get(id(url))
-    if entry is not None and entry[0] is url:
-        return entry[1]
-    parts = {
-        "scheme": url.scheme,
-        "path": url.path,
-        "raw_path": url.raw_path.split(b"?", 1)[0],
-        "query_string": url.query,
-        "server": (url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 80)),
-    }
-    if len(_parts) >= _PARTS_KEPT:
-        _parts.clear()
-    _parts[id(url)] = (url, parts)
-    return parts
-
-
-_PARTS_KEPT = 1024
-_parts: dict[int, tuple[httpx2.URL, dict[str, Any]]] = {}
-
-
 def _common(request: httpx2.Request, config: ClientConfig) -> dict[str, Any]:
     url = request.url
     headers = [(name.lower(), value) for name, value in request.headers.raw]
     if not any(name == b"host" for name, _ in headers):
         headers.insert(0, (b"host", url.netloc))
-    scope = {
+    return {
         "asgi": dict(_ASGI),
         "http_version": "1.1",
+        "scheme": url.scheme,
+        "path": url.path,
+        "raw_path": url.raw_path.split(b"?", 1)[0],
+        "query_string": url.query,
         "root_path": config.root_path,
         "headers": headers,
         "client": config.client,
+        "server": (url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 80)),
         "state": config.app_state.copy(),
     }
-    scope.update(_url_parts(url))
-    return scope
 
 
 def http_scope(request: httpx2.Request, config: ClientConfig) -> Scope:
@@ -113,16 +90,18 @@ _HANDSHAKE = (
 
 
 def _ws_url(url: httpx2.URL) -> httpx2.URL:
-    """``url`` with the ws/wss scheme of its http/https one, once per URL object (see _url_parts)."""
-    entry = _ws_urls.get(id(url))
-    if entry is not None and entry[0] is url:
-        return entry[1]
-    scheme = {"http": "ws", "https": "wss"}.get(url.scheme, url.scheme)
-    ws_url = url if scheme == url.scheme else url.copy_with(scheme=scheme)
-    if len(_ws_urls) >= _PARTS_KEPT:
-        _ws_urls.clear()
-    _ws_urls[id(url)] = (url, ws_url)
+    """``url`` with the ws/wss scheme of its http/https one, made once per URL in the process
+    (a copy with another scheme is a new parse: the dearest part of building a handshake)."""
+    key = str(url)
+    ws_url = _ws_urls.get(key)
+    if ws_url is None:
+        scheme = {"http": "ws", "https": "wss"}.get(url.scheme, url.scheme)
+        ws_url = url if scheme == url.scheme else url.copy_with(scheme=scheme)
+        if len(_ws_urls) >= _WS_URLS_KEPT:
+            _ws_urls.clear()
+        _ws_urls[key] = ws_url
     return ws_url
 
 
-_ws_urls: dict[int, tuple[httpx2.URL, httpx2.URL]] = {}
+_WS_URLS_KEPT = 1024
+_ws_urls: dict[str, httpx2.URL] = {}
