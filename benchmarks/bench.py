@@ -964,6 +964,9 @@ def measure(contenders: list[Contender], scenario: str, settings: Settings) -> l
             shift = round_number % len(contenders)
             for contender in contenders[shift:] + contenders[:shift]:
                 n = sizes[contender.name]
+                # Each round starts with no garbage: a client that leaves reference cycles
+                # pays for collecting them in its own rounds, not in the next contender's.
+                gc.collect()
                 results[contender.name].rates.append(n / contender.run(n))
     finally:
         for contender in reversed(opened):
