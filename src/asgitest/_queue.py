@@ -9,12 +9,15 @@ for one with a plain lock (``wait_from_thread``) instead of a call into the loop
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
 from typing import Generic, TypeVar
 
 from ._wait import Flag
+
+_get_running_loop = asyncio._get_running_loop
 
 __all__ = ["Empty", "MessageQueue"]
 
@@ -28,11 +31,12 @@ class Empty(Exception):
 class MessageQueue(Generic[T]):
     """A FIFO with one consumer at a time."""
 
-    __slots__ = ("_items", "_thread_waiter", "_waiter")
+    __slots__ = ("_future", "_items", "_thread_waiter", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
         self._waiter: Flag | None = None
+        self._future: asyncio.Future[None] | None = None  # an unbounded wait on asyncio
         self._thread_waiter: threading.Lock | None = None
 
     def __len__(self) -> int:
@@ -41,6 +45,11 @@ class MessageQueue(Generic[T]):
     def put(self, item: T) -> None:
         """Append ``item`` and wake the consumer; never blocks."""
         self._items.append(item)
+        future = self._future
+        if future is not None:
+            self._future = None
+            if not future.done():
+                future.set_result(None)
         if self._waiter is not None:
             self._waiter.set()
             self._waiter = None
@@ -81,6 +90,16 @@ class MessageQueue(Generic[T]):
         """Wait until an item is present without taking it; False on timeout."""
         if self._items:
             return True
+        if timeout is None:
+            loop = _get_running_loop()
+            if loop is not None:  # an app's receive() on asyncio, the hottest wait: a bare future
+                while not self._items:
+                    future = self._future = loop.create_future()
+                    try:
+                        await future
+                    finally:
+                        self._future = None
+                return True
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._items:
             waiter = self._waiter = Flag()
