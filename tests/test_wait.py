@@ -77,3 +77,12 @@ async def test_a_queue_get_is_bounded_and_wakes_on_put() -> None:
         tasks.start_soon(produce)
         assert await queue.get(10) == "hello"
     assert not await queue.wait_for_item(0)
+
+    async with anyio.create_task_group() as tasks:  # an unbounded wait (an app's receive)
+        tasks.start_soon(produce)
+        assert await queue.get(None) == "hello"
+    with anyio.move_on_after(0.02) as scope:  # and it can be cancelled, leaving nothing behind
+        await queue.get(None)
+    assert scope.cancelled_caught
+    queue.put("after")
+    assert await queue.get(None) == "after"
