@@ -126,6 +126,16 @@ async def test_handshake_headers_given_to_the_call_are_kept(make_client: Any) ->
     assert (headers["x-call"], headers["x-client"], headers["connection"]) == ("1", "c", "upgrade")
 
 
+async def test_a_huge_receive_timeout_is_as_good_as_none(make_client: Any) -> None:
+    client = make_client(echo, timeout=1e15)  # longer than a thread's lock can wait: clamped
+    async with client.websocket_connect("/ws") as ws:
+        await ws.send_text("hello")
+        assert await ws.receive_text() == "hello"
+        await ws.send_text("again")
+        assert await ws.receive_text(timeout=1e15) == "again"
+    await client.aclose()
+
+
 async def test_the_app_closing_with_a_code_and_reason(make_client: Any) -> None:
     client = make_client(echo)
     async with client.websocket_connect("/ws") as ws:

@@ -121,6 +121,6 @@ class MessageQueue(Generic[T]):
         waiter.acquire()
         self._thread_waiter = waiter
         if not self._items:
-            waiter.acquire(timeout=-1 if timeout is None else max(timeout, 0.0))
+            waiter.acquire(timeout=-1 if timeout is None else min(max(timeout, 0.0), threading.TIMEOUT_MAX))
         self._thread_waiter = None
         return bool(self._items)

@@ -359,7 +359,7 @@ class _SyncTransport(httpx2.BaseTransport):
         self.loop.call_soon(exchange.begin_whole, settled.release)
         while True:
             remaining = exchange.remaining()
-            if settled.acquire(timeout=-1 if remaining is None else max(remaining, 0.0)):
+            if settled.acquire(timeout=-1 if remaining is None else min(max(remaining, 0.0), threading.TIMEOUT_MAX)):
                 break
             remaining = exchange.remaining()
             if remaining is not None and remaining <= 0:  # the app sent nothing for the timeout
