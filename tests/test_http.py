@@ -306,6 +306,7 @@ async def test_the_bound_applies_to_each_wait_not_to_the_whole_response(make_cli
     assert response.elapsed.total_seconds() >= 0.3
 
 
+@live.TIMEOUT
 async def test_a_huge_timeout_is_as_good_as_none(make_client: Any) -> None:
     """Longer than a thread's lock can wait (threading.TIMEOUT_MAX): the bound is clamped."""
     client = make_client(echo_scope, timeout=1e15)

@@ -126,6 +126,7 @@ async def test_handshake_headers_given_to_the_call_are_kept(make_client: Any) ->
     assert (headers["x-call"], headers["x-client"], headers["connection"]) == ("1", "c", "upgrade")
 
 
+@live.TIMEOUT
 async def test_a_huge_receive_timeout_is_as_good_as_none(make_client: Any) -> None:
     client = make_client(echo, timeout=1e15)  # longer than a thread's lock can wait: clamped
     async with client.websocket_connect("/ws") as ws:
