@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from ._helpers import collect, first, upload
 
 
@@ -33,15 +35,42 @@ async def forms(client: Any) -> None:
     assert multipart.json() == {"fields": {"title": "notes"}, "files": {"notes.txt": "line 1\nline 2\n"}}
 
 
-async def cookies_and_redirects(client: Any) -> None:
-    """A cookie set on a 303 is followed and sent back; a 302 not followed on request (/login, /me, /old)."""
+async def cookies_and_redirects(client: Any, redirect_status: int = 302) -> None:
+    """A cookie set on a 303 is followed and sent back; /old's redirect (``redirect_status``,
+    the framework's default) not followed on request (/login, /me, /old)."""
     followed = await client.post("/login")
+    assert followed.status_code == 200
     assert [r.status_code for r in followed.history] == [303]
     assert followed.json()["session"] == "s3cret"
-    assert (await client.get("/me")).json()["session"] == "s3cret"
+    assert (await client.get("/me")).json()["session"] == "s3cret"  # the jar sends it again
     not_followed = await client.get("/old", follow_redirects=False)
-    assert (not_followed.status_code, not_followed.headers["location"]) == (302, "/me")
+    assert (not_followed.status_code, not_followed.headers["location"]) == (redirect_status, "/me")
     await client.aclose()
+
+
+async def redirects_off(client: Any, redirect_status: int = 302) -> Any:
+    """A client made with ``follow_redirects=False`` stops at /old's redirect, and a call can still
+    follow it; returns that followed response (/old, /me)."""
+    stopped = await client.get("/old")
+    followed = await client.get("/old", follow_redirects=True)
+    await client.aclose()
+    assert (stopped.status_code, stopped.headers["location"]) == (redirect_status, "/me")
+    assert followed.status_code == 200
+    return followed
+
+
+async def handler_error(make_client: Callable[..., Any], make_app: Callable[[], Any], error: type[Exception]) -> Any:
+    """A handler's exception reaches the test, or is a 500 with ``raise_server_exceptions=False``;
+    returns the 500 (/boom, whose handler raises ``error("handler failed")``)."""
+    client = make_client(make_app())
+    with pytest.raises(error, match="handler failed"):
+        await client.get("/boom")
+    await client.aclose()
+    client = make_client(make_app(), raise_server_exceptions=False)
+    response = await client.get("/boom")
+    await client.aclose()
+    assert response.status_code == 500
+    return response
 
 
 async def finite_stream_and_events(client: Any) -> None:

@@ -132,21 +132,8 @@ async def test_urlencoded_and_multipart_forms(make_client: Any) -> None:
 
 
 async def test_cookies_persist_and_redirects(make_client: Any) -> None:
-    client = make_client(make_app())
-    followed = await client.post("/login")
-    assert followed.status_code == 200
-    assert [r.status_code for r in followed.history] == [303]
-    assert followed.json()["session"] == "s3cret"
-    assert (await client.get("/me")).json()["session"] == "s3cret"  # the jar sends it again
-    not_followed = await client.get("/old", follow_redirects=False)
-    assert not_followed.status_code == 307
-    assert not_followed.headers["location"] == "/me"
-    await client.aclose()
-
-    client = make_client(make_app(), follow_redirects=False)
-    assert (await client.get("/old")).status_code == 307
-    assert (await client.get("/old", follow_redirects=True)).status_code == 200
-    await client.aclose()
+    await contract.cookies_and_redirects(make_client(make_app()), 307)
+    await contract.redirects_off(make_client(make_app(), follow_redirects=False), 307)
 
 
 @live.LIFESPAN
@@ -213,12 +200,5 @@ async def test_server_sent_events(make_client: Any) -> None:
 
 @live.RAISE
 async def test_handler_exception_reaches_the_test_or_is_a_500(make_client: Any) -> None:
-    client = make_client(make_app())
-    with pytest.raises(Boom, match="handler failed"):
-        await client.get("/boom")
-    await client.aclose()
-    client = make_client(make_app(), raise_server_exceptions=False)
-    response = await client.get("/boom")
-    await client.aclose()
-    assert response.status_code == 500
+    response = await contract.handler_error(make_client, make_app, Boom)
     assert response.text == "Internal Server Error"
