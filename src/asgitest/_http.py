@@ -26,6 +26,7 @@ within the grace period.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -381,7 +382,7 @@ class HTTPExchange:
         If the app returned, :attr:`outcome` holds the response or the error to raise by
         then, and the caller needs no other call into the loop; otherwise (the request
         body's producer failed) it calls :meth:`conclude_whole`, as it does if the app
-        sent nothing for the timeout (see :meth:`remaining`).
+        sent nothing for the timeout (see :meth:`wait_from_thread`).
         """
         self._notify = notify
         try:
@@ -392,9 +393,32 @@ class HTTPExchange:
             self.settled.set()
             notify()
 
-    def remaining(self) -> float | None:
+    def _remaining(self) -> float | None:
         """Seconds left before the app has sent nothing for the timeout (None: no bound)."""
         return None if self.timeout is None else self._progress + self.timeout - time.monotonic()
+
+    def wait_from_thread(self, settled: threading.Lock) -> bool:
+        """Block the calling thread (not the loop's) until ``settled``, the lock whose release
+        was given to :meth:`begin_whole`, is released; False if the app sent nothing for the
+        timeout first (each send restarts the bound, as for :meth:`read_whole`)."""
+        while True:
+            remaining = self._remaining()
+            wait = -1 if remaining is None else min(max(remaining, 0.0), threading.TIMEOUT_MAX)
+            if settled.acquire(timeout=wait):
+                return True
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                return False
+
+    def concluded(self) -> httpx2.Response | None:
+        """After :meth:`wait_from_thread` returned True: the response, or raise what the app did
+        wrong; None if the exchange is to be concluded on the loop (:meth:`conclude_whole`)."""
+        if self.outcome is None:  # the request body's producer failed
+            return None
+        succeeded, value = self.outcome
+        if succeeded:
+            return value  # type: ignore[no-any-return]
+        raise value
 
     def _settled(self) -> None:
         self.settled.set()

@@ -357,19 +357,9 @@ class _SyncTransport(httpx2.BaseTransport):
         settled = threading.Lock()
         settled.acquire()
         self.loop.call_soon(exchange.begin_whole, settled.release)
-        while True:
-            remaining = exchange.remaining()
-            if settled.acquire(timeout=-1 if remaining is None else min(max(remaining, 0.0), threading.TIMEOUT_MAX)):
-                break
-            remaining = exchange.remaining()
-            if remaining is not None and remaining <= 0:  # the app sent nothing for the timeout
-                return self.loop.call(exchange.conclude_whole, False)
-        if exchange.outcome is None:  # the request body's producer failed
-            return self.loop.call(exchange.conclude_whole, True)
-        succeeded, value = exchange.outcome
-        if succeeded:
-            return cast(httpx2.Response, value)
-        raise value
+        finished = exchange.wait_from_thread(settled)
+        response = exchange.concluded() if finished else None
+        return response if response is not None else self.loop.call(exchange.conclude_whole, finished)
 
     async def _start(self, exchange: HTTPExchange) -> httpx2.Response:
         response = await exchange.start()
