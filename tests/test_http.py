@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import sys
 import time
 import traceback
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 
 from asgitest import ASGIProtocolError, ASGITimeoutError, ClientDisconnected, Receive, Scope, Send
@@ -304,6 +306,43 @@ async def test_the_bound_applies_to_each_wait_not_to_the_whole_response(make_cli
     assert "content-length" not in response.headers  # the headers are the app's, nothing added
     assert response.is_closed
     assert response.elapsed.total_seconds() >= 0.3
+
+
+def encoded(body: bytes, encoding: bytes | None) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-length", str(len(body)).encode())]
+        if encoding is not None:
+            headers.append((b"content-encoding", encoding))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.mark.parametrize("encoding", [None, b"identity", b"gzip"])
+async def test_a_whole_body_is_read_and_decoded_as_httpx2_reads_one(make_client: Any, encoding: bytes | None) -> None:
+    text = b"hello, " * 100
+    raw = gzip.compress(text) if encoding == b"gzip" else text
+    client = make_client(encoded(raw, encoding))
+    response = await client.get("/")
+    await client.aclose()
+    assert response.content == text
+    assert response.num_bytes_downloaded == len(raw)
+    assert response.is_closed
+    assert response.is_stream_consumed
+    assert response.elapsed.total_seconds() > 0
+    assert response.headers.get("content-encoding") == (encoding and encoding.decode())
+    assert "content-length" in response.headers
+    assert "transfer-encoding" not in response.headers
+
+
+# Live, on trio, httpcore2 leaves its pool stream's generator to the collector after the error.
+@pytest.mark.filterwarnings("ignore:Exception ignored in.*PoolByteStream:pytest.PytestUnraisableExceptionWarning")
+async def test_a_body_that_fails_to_decode_raises_httpx2s_error(make_client: Any) -> None:
+    client = make_client(encoded(b"not gzip at all", b"gzip"))
+    with pytest.raises(httpx2.DecodingError):
+        await client.get("/")
+    await client.aclose()
 
 
 @live.TIMEOUT

@@ -26,6 +26,7 @@ within the grace period.
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from collections.abc import Callable
@@ -178,6 +179,7 @@ class HTTPExchange:
         self.request = request
         self.config = config
         self.registry = registry
+        self._began = time.perf_counter()  # for the response's ``elapsed``
         self.where = f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
         self.number = registry.number()
         transcript = Transcript(f"{self.where} (connection #{self.number} of {config.label})")
@@ -471,7 +473,14 @@ class HTTPExchange:
             self._raise_app_failure()
             return httpx2.Response(500, request=self.request)
         self._end()
-        return self._response(httpx2.ByteStream(b"".join(self._chunks)))
+        response = self._response(httpx2.ByteStream(b"".join(self._chunks)))
+        if not any(name.lower() == b"content-encoding" for name, _ in self.headers):
+            # Read here, where the body is whole already: httpx2's own read would go through
+            # four generator layers to decode what needs no decoding. An encoded body is left
+            # to httpx2, so that a body that fails to decode fails where it always does.
+            response.read()
+            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._began)
+        return response
 
     async def _wait_settled(self) -> bool:
         """Wait for the app to return, or the producer to fail; False if the app sent nothing
