@@ -184,8 +184,9 @@ def is_disconnect_exit(error: BaseException, _depth: int = 0) -> bool:
     ``ClientDisconnected`` (any ``OSError``, as servers raise) and the frameworks'
     own disconnect exceptions: raised after the test disconnected, they are the
     app's normal way out, not a failure to report. Frameworks wrap them: an
-    exception raised *from* one (Litestar), or a group of nothing else (task
-    groups), is one too.
+    exception raised *from* one (Litestar), *in place of* one while handling it
+    (``raise ... from None``: Quart 0.23), or a group of nothing else (task groups),
+    is one too.
     """
     if isinstance(error, _DISCONNECTS):
         return True
@@ -193,7 +194,10 @@ def is_disconnect_exit(error: BaseException, _depth: int = 0) -> bool:
         return False
     if isinstance(error, BaseExceptionGroup):
         return all(is_disconnect_exit(inner, _depth + 1) for inner in error.exceptions)
-    return error.__cause__ is not None and is_disconnect_exit(error.__cause__, _depth + 1)
+    if error.__cause__ is not None:
+        return is_disconnect_exit(error.__cause__, _depth + 1)
+    hidden = error.__context__ if error.__suppress_context__ else None
+    return hidden is not None and is_disconnect_exit(hidden, _depth + 1)
 
 
 _DISCONNECTS = (OSError, WebSocketDisconnect, _StarletteWebSocketDisconnect, _StarletteClientDisconnect)
