@@ -1288,7 +1288,9 @@ def write_chart(path: str, verdicts: list[Verdict]) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(shown) + 1.4))
     # Bars grow from 1x: right of it asgitest is faster than the baseline, left of it slower.
     widths = [ratio - 1.0 for ratio in ratios]
-    ax.barh(rows, widths, left=1.0, color=["#2e7d32" if v.holds else "#c62828" for v in shown], height=0.6)
+    colors = ["#2e7d32" if v.holds else "#c62828" for v in shown]
+    ax.barh(rows, widths, left=1.0, color=colors, height=0.6)
+    ax.scatter(ratios, rows, marker="o", s=16, color=colors, zorder=4)  # seen even at 1.00x
     ax.scatter(minimums, rows, marker="|", s=400, color="black", zorder=3)
     for row, ratio in zip(rows, ratios, strict=True):
         ax.annotate(
