@@ -417,6 +417,11 @@ class HTTPExchange:
         wrong; None if the exchange is to be concluded on the loop (:meth:`conclude_whole`)."""
         if self.outcome is None:  # the request body's producer failed
             return None
+        return self._outcome_response()
+
+    def _outcome_response(self) -> httpx2.Response:
+        """The response in :attr:`outcome`, or raise the error there."""
+        assert self.outcome is not None
         succeeded, value = self.outcome
         if succeeded:
             return value  # type: ignore[no-any-return]
@@ -437,41 +442,23 @@ class HTTPExchange:
     async def conclude_whole(self, finished: bool) -> httpx2.Response:
         """The end of :meth:`read_whole`, once the app has settled (``finished``) or has
         sent nothing for the timeout."""
-        assert self.task is not None
         self._notify = None  # whatever happens now is concluded here
         if not finished and self.settled.is_set():  # it settled as the caller gave up waiting
             finished = True
         if finished and self.outcome is not None:
-            succeeded, value = self.outcome
-            if succeeded:
-                return value  # type: ignore[no-any-return]
-            raise value
+            return self._outcome_response()
         if self.producer_error is not None:
             await self.disconnect(self.disconnect_reason)
             raise self.producer_error
         if not finished:
-            activity = self.task.activity()
-            if self.protocol.state is HTTPState.START:
-                outcome = await self.disconnect("no response in time", warn=False)
-                raise ASGITimeoutError(
-                    f"{self.where}: the app did not start a response within {self.timeout}s "
-                    f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
-                )
             self._body_ended = self.protocol.state is HTTPState.DONE
-            waiting_for = "the app to return after the response body" if self._body_ended else "the next body chunk"
-            outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
-            raise ASGITimeoutError(
-                f"{self.where}: timed out after {self.timeout}s waiting for {waiting_for} "
-                f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
-            )
+            raise await self._timed_out(started=self.protocol.state is not HTTPState.START)
         return self.whole_response()
 
     def whole_response(self) -> httpx2.Response:
         """The response of an app that has returned, or raise what it did wrong."""
-        if self.protocol.state is HTTPState.START:  # the app finished without responding
-            self.registry.ended(self)
-            self._raise_app_failure()
-            return httpx2.Response(500, request=self.request)
+        if self.protocol.state is HTTPState.START:
+            return self._unanswered()
         self._end()
         response = self._response(httpx2.ByteStream(b"".join(self._chunks)))
         if not any(name.lower() == b"content-encoding" for name, _ in self.headers):
@@ -506,7 +493,6 @@ class HTTPExchange:
                 raises server exceptions; otherwise the response is a 500.
         """
         self._spawn()
-        assert self.task is not None
         try:
             await checkpoint()  # the app's first step comes first (see _wait_settled)
             await self.head_event.wait(self.timeout)
@@ -517,17 +503,34 @@ class HTTPExchange:
             await self.disconnect(self.disconnect_reason)
             raise self.producer_error
         if not self.head_event.is_set():
-            activity = self.task.activity()
+            raise await self._timed_out(started=False)
+        if self.protocol.state is HTTPState.START:
+            return self._unanswered()
+        return self._response(ResponseBody(self))
+
+    async def _timed_out(self, *, started: bool) -> ASGITimeoutError:
+        """Disconnect an app that sent nothing for the timeout; return the error to raise.
+        ``started``: it had started the response (else it is the response start that is late)."""
+        assert self.task is not None
+        activity = self.task.activity()
+        if not started:
             outcome = await self.disconnect("no response in time", warn=False)
-            raise ASGITimeoutError(
+            return ASGITimeoutError(
                 f"{self.where}: the app did not start a response within {self.timeout}s "
                 f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
             )
-        if self.protocol.state is HTTPState.START:  # the app finished without responding
-            self.registry.ended(self)
-            self._raise_app_failure()
-            return httpx2.Response(500, request=self.request)
-        return self._response(ResponseBody(self))
+        waiting_for = "the app to return after the response body" if self._body_ended else "the next body chunk"
+        outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
+        return ASGITimeoutError(
+            f"{self.where}: timed out after {self.timeout}s waiting for {waiting_for} "
+            f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
+        )
+
+    def _unanswered(self) -> httpx2.Response:
+        """The app returned without starting a response: raise what it did wrong, else a 500."""
+        self.registry.ended(self)
+        self._raise_app_failure()
+        return httpx2.Response(500, request=self.request)
 
     def _response(self, stream: httpx2.AsyncByteStream) -> httpx2.Response:
         response = httpx2.Response(
@@ -622,17 +625,10 @@ class HTTPExchange:
         self._raise_app_failure()
 
     async def _get(self) -> _BodyItem:
-        waiting_for = "the app to return after the response body" if self._body_ended else "the next body chunk"
         try:
             return await self.body.get(self.timeout)
         except TimeoutError:
-            assert self.task is not None
-            activity = self.task.activity()
-            outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
-            raise ASGITimeoutError(
-                f"{self.where}: timed out after {self.timeout}s waiting for {waiting_for} "
-                f"({self.config.label}); {activity}; {outcome}.\n{self.protocol.transcript.render()}"
-            ) from None
+            raise await self._timed_out(started=True) from None
 
     def _mark_disconnected(self, reason: str) -> None:
         if self.disconnected_at is None:
