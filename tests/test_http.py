@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gzip
 import sys
 import time
@@ -59,6 +60,34 @@ async def test_defaults_match_starlette(make_client: Any) -> None:
     assert scope["client"] == ["testclient", 50000]
     assert scope["scheme"] == "https"
     assert scope["server"] == ["example.org", 8443]
+
+
+@live.SCOPE
+async def test_port_zero_in_the_base_url_is_the_server_s_port(make_client: Any) -> None:
+    """The port of the URL, 0 included, is the scope's: the Host header says the same."""
+    client = make_client(echo_scope, base_url="http://testserver:0")
+    scope = (await client.get("/")).json()["scope"]
+    await client.aclose()
+    assert scope["server"] == ["testserver", 0]
+    assert dict(scope["headers"])["host"] == "testserver:0"
+
+
+async def test_the_test_s_context_variables_reach_the_app(make_client: Any) -> None:
+    """As a task group's tasks do: the app runs in a copy of the calling test's context."""
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(REQUEST_ID.get())
+        await send_json(send, {})
+
+    client = make_client(app)
+    token = REQUEST_ID.set("set by the test")
+    try:
+        await client.get("/")
+    finally:
+        REQUEST_ID.reset(token)
+    await client.aclose()
+    assert seen == ["set by the test"]
 
 
 @live.SCOPE
@@ -139,6 +168,9 @@ async def test_head_response_has_no_body(make_client: Any) -> None:
     assert response.content == b""
 
 
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID", default="unset")
+
+
 class Boom(Exception):
     pass
 
@@ -153,12 +185,14 @@ async def failing(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 @live.RAISE
-async def test_app_exceptions_are_re_raised_unwrapped(make_client: Any) -> None:
+async def test_app_exceptions_are_re_raised_as_the_app_raised_them(make_client: Any) -> None:
     client = make_client(failing)
     with pytest.raises(Boom, match="before start"):
         await client.get("/")
-    with pytest.raises(Boom, match="in a group"):
+    # A group the app raised stays a group, as with Starlette's client: only the app made it.
+    with pytest.raises(ExceptionGroup, match="wrapped") as raised:
         await client.get("/group")
+    assert raised.group_contains(Boom, match="in a group", depth=2)
     with pytest.raises(Boom, match="after start"):
         await client.get("/after-start")
     await client.aclose()

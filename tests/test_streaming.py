@@ -92,6 +92,27 @@ async def test_stream_returns_at_the_response_start(make_client: Any) -> None:
     assert seen == ["http.disconnect"]
 
 
+async def test_chunks_that_waited_unread_arrive_one_by_one(make_client: Any) -> None:
+    """Each body message is one chunk to the test, as uvicorn writes and httpx2 reads it."""
+
+    sent = threading.Event()  # the app may run on the sync client's loop thread
+
+    async def three(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for part in (b"one", b"two"):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b"three", "more_body": True})
+        sent.set()
+        await send({"type": "http.response.body", "body": b""})
+
+    client = make_client(three)
+    async with client.stream("GET", "/") as response:
+        assert await anyio.to_thread.run_sync(sent.wait, 10)  # all three wait unread before the test reads
+        chunks = [chunk async for chunk in response.aiter_raw()]
+    await client.aclose()
+    assert chunks == [b"one", b"two", b"three"]
+
+
 @httpx2_abandons_generators
 async def test_an_endless_stream_is_read_as_the_app_sends_it(make_client: Any) -> None:
     async def counter(scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -107,7 +108,7 @@ async def test_websocket_scope_fidelity(make_client: Any) -> None:
     assert "websocket.http.response" in scope["extensions"]
     headers = dict(scope["headers"])
     assert headers["connection"] == "upgrade"  # not the client's keep-alive: a handshake's own
-    assert headers["upgrade"] == "websocket"
+    assert "upgrade" not in headers  # Starlette's client sends none either
     assert headers["sec-websocket-version"] == "13"
     assert headers["sec-websocket-protocol"] == "a, b"
 
@@ -226,6 +227,80 @@ async def test_denial_responses(make_client: Any) -> None:
     assert caught.value.headers["content-type"] == "text/plain"
     assert caught.value.text == "no entry"
     assert isinstance(caught.value, WebSocketDisconnect)
+
+
+@live.DENIAL
+@pytest.mark.parametrize("how", ["after-awaits", "file-response"])
+async def test_a_denial_body_sent_later_is_kept_whole(make_client: Any, how: str, tmp_path: Any) -> None:
+    """The body of a denial response is read to its end, however long the app takes to send it."""
+    from starlette.responses import FileResponse
+    from starlette.websockets import WebSocket
+
+    page = tmp_path / "denied.txt"
+    page.write_bytes(b"denied, " * 4096)
+
+    async def deny(scope: Scope, receive: Receive, send: Send) -> None:
+        if how == "file-response":  # Starlette reads the file in a worker thread, in chunks
+            await WebSocket(scope, receive, send).send_denial_response(FileResponse(page))
+            return
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+        for part in (b"no ", b"entry"):
+            await anyio.sleep(0.01)  # the app works between its sends
+            await send({"type": "websocket.http.response.body", "body": part, "more_body": part == b"no "})
+
+    client = make_client(deny)
+    with pytest.raises(WebSocketDenialResponse) as caught:
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+    assert caught.value.content == (page.read_bytes() if how == "file-response" else b"no entry")
+
+
+@live.CHECK
+async def test_a_second_denial_start_is_a_protocol_error(make_client: Any) -> None:
+    async def deny_twice(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+        with contextlib.suppress(ASGIProtocolError):  # swallowed: the test still hears of it
+            await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+        await send({"type": "websocket.http.response.body", "body": b""})
+
+    client = make_client(deny_twice)
+    with pytest.raises(ASGIProtocolError) as caught:
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+    assert caught.value.rule == "ws-denial-in-handshake"
+
+
+async def test_a_session_s_scope_is_the_dict_the_app_received(make_client: Any) -> None:
+    async def annotate(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        scope["user"] = "ada"  # a framework's hook writing into the connection's scope
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "ready"})
+        await receive()
+
+    client = make_client(annotate)
+    async with client.websocket_connect("/ws?room=1") as ws:
+        assert await ws.receive_text() == "ready"
+        assert (ws.scope["type"], ws.scope["path"], ws.scope["query_string"]) == ("websocket", "/ws", b"room=1")
+        assert ws.scope["user"] == "ada"
+    await client.aclose()
+
+
+@live.SCOPE
+async def test_websocket_connect_takes_a_request_s_arguments(make_client: Any) -> None:
+    """As Starlette's client does: auth adds its headers; the rest is accepted."""
+    client = make_client(echo)
+    async with client.websocket_connect(
+        "/ws", auth=("ada", "secret"), follow_redirects=False, extensions={"custom": 1}
+    ) as ws:
+        await ws.send_text("scope")
+        scope = await ws.receive_json()
+    await client.aclose()
+    assert dict(scope["headers"])["authorization"] == "Basic YWRhOnNlY3JldA=="
 
 
 @live.SERVER

@@ -13,7 +13,7 @@ from ._engine import Engine, EngineTransport, reading_whole
 from ._errors import ClientClosedError
 from ._registry import emit
 from ._scope import websocket_request
-from ._types import ASGIApp, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes
+from ._types import ASGIApp, AuthTypes, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes, UseClientDefault
 from ._websocket import AsyncWebSocketSession
 
 __all__ = ["AsyncTestClient", "check_open", "make_config", "merge_url", "parse_base_url", "session_timeout"]
@@ -234,13 +234,20 @@ class AsyncTestClient(httpx2.AsyncClient):
         params: QueryParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: CookieTypes | None = None,
-        timeout: TimeoutTypes | object = httpx2.USE_CLIENT_DEFAULT,
+        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
+        timeout: TimeoutTypes | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
+        extensions: dict[str, Any] | None = None,
+        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
+        **body: Any,
     ) -> AsyncWebSocketSession:
         """A WebSocket session to ``url``; ``async with`` performs the handshake.
 
         ``url`` is relative to the base URL (its scheme becomes ws/wss). ``timeout``
-        is the session's default wait (the client's when not given).
+        is the session's default wait (the client's when not given). The other
+        arguments are a request's, as Starlette's client takes them: ``auth`` adds its
+        headers to the handshake; ``follow_redirects`` and a body (``content``, ``data``,
+        ``files``, ``json``) are accepted and have no effect on a handshake.
         """
         check_open(self)
-        request = websocket_request(self, url, subprotocols, params, headers, cookies)
+        request = websocket_request(self, url, subprotocols, params, headers, cookies, auth, extensions, **body)
         return self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))

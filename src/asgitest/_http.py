@@ -562,11 +562,11 @@ class HTTPExchange:
             raise failure
 
     async def next_chunk(self) -> bytes | None:
-        """The body bytes sent since the last read (waiting for some if there are none).
+        """The next body chunk the app sent (waiting for one if there is none yet).
 
-        Chunks the app sent while the test was not reading arrive joined, as they
-        would from a socket. None once the body is complete (and, by default, once
-        the app has returned).
+        Each chunk is one ``http.response.body`` message, as a server writes it and an
+        HTTP client reads it, even when several wait unread. None once the body is
+        complete (and, by default, once the app has returned).
         """
         item = await self._get()
         if item is _BODY_END:
@@ -578,29 +578,23 @@ class HTTPExchange:
         if not isinstance(item, bytes):
             self._end()
             return None
-        if not self.body or not isinstance(self.body.peek(), bytes):
-            return self._taken(item)
-        chunks = [item]
-        while self.body and isinstance(self.body.peek(), bytes):
-            chunks.append(self.body.get_nowait())  # type: ignore[arg-type]
-        return self._taken(b"".join(chunks))
+        return self._taken(item)
 
-    def take_ready(self) -> tuple[bytes, bool]:
-        """The whole body, if the app has already sent all of it; else nothing.
+    def take_ready(self) -> list[bytes] | None:
+        """The body's chunks, if the app has already sent all of it; else None.
 
         Lets a caller on another thread skip round trips when the app has already
         done its part. Nothing is taken from a response still in progress, so that
         its body stays bounded by :data:`BODY_BUFFER` (a streaming read takes it chunk
         by chunk). A failure of the app is left in the queue, for the read that
-        observes it (:meth:`next_chunk`) to raise. Returns the body and True when the
-        response is over.
+        observes it (:meth:`next_chunk`) to raise.
         """
         try:
             last = self.body.peek_last()
         except Empty:
-            return b"", False
+            return None
         if not (last is _APP_DONE or (last is _BODY_END and not self.wait_for_app)) or self._failed():
-            return b"", False
+            return None
         chunks: list[bytes] = []
         while True:
             item = self.body.get_nowait()
@@ -610,10 +604,10 @@ class HTTPExchange:
                 self._body_ended = True
                 if not self.wait_for_app:
                     self._orphan()
-                    return b"".join(chunks), True
+                    return chunks
             else:
                 self._end()
-                return b"".join(chunks), True
+                return chunks
 
     def _failed(self) -> bool:
         """Whether :meth:`_end` would raise."""

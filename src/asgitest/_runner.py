@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-import sys
 import types
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,10 +25,7 @@ import anyio
 from ._errors import ASGITimeoutError
 from ._wait import Flag
 
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
-
-__all__ = ["CANCEL_TIMEOUT", "AppTask", "spawn", "unwrap"]
+__all__ = ["CANCEL_TIMEOUT", "AppTask", "spawn"]
 
 #: Seconds a cancelled app task gets to unwind before asgitest gives up on it.
 CANCEL_TIMEOUT = 5.0
@@ -40,8 +36,9 @@ class AppTask:
 
     Attributes:
         name: what the task serves, for messages ("GET /items").
-        exception: what the app raised, unwrapped from single-member groups; None while
-            running or after a clean return.
+        exception: what the app raised, as it raised it (an exception group the app's own
+            task group made stays one: asgitest adds none); None while running or after a
+            clean return.
         cancelled: whether asgitest cancelled the task after its grace period.
     """
 
@@ -66,7 +63,7 @@ class AppTask:
                 self._coro = function()
                 await self._coro
         except Exception as exc:
-            self.exception = unwrap(exc)
+            self.exception = exc
         except BaseException as exc:
             # A KeyboardInterrupt, SystemExit or a foreign cancellation: record it
             # so the test sees it, and let the loop see it too.
@@ -218,10 +215,3 @@ def describe_await(awaitable: Any) -> str:
     if waits_in and not callee.endswith(f".{waits_in}()"):
         text += f", which waits in {waits_in}()"
     return text
-
-
-def unwrap(exc: BaseException) -> BaseException:
-    """Return the single leaf of nested one-member exception groups, else ``exc`` itself."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc

@@ -31,7 +31,7 @@ def _common(request: httpx2.Request, config: ClientConfig) -> dict[str, Any]:
         "root_path": config.root_path,
         "headers": headers,
         "client": config.client,
-        "server": (url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 80)),
+        "server": (url.host, _DEFAULT_PORTS.get(url.scheme, 80) if url.port is None else url.port),
         "state": config.app_state.copy(),
     }
 
@@ -62,13 +62,19 @@ def websocket_request(
     params: QueryParamTypes | None,
     headers: HeaderTypes | None,
     cookies: CookieTypes | None,
+    auth: Any = httpx2.USE_CLIENT_DEFAULT,
+    extensions: dict[str, Any] | None = None,
+    **body: Any,
 ) -> httpx2.Request:
     """The handshake request for ``url``, merged with the client's base URL, headers and cookies.
 
     The handshake headers (``connection: upgrade`` and the ``sec-websocket-*`` ones) are
-    the call's own, as a WebSocket client sends them: they take the place of the client's
+    the call's own, as Starlette's client sends them: they take the place of the client's
     defaults (httpx2's ``connection: keep-alive``), and ``headers`` given to the call
-    take theirs.
+    take theirs. ``auth`` (the client's by default, as for a request) adds its headers
+    as it would to a request's first attempt. ``body`` (``content``, ``data``, ``files``,
+    ``json``) is accepted, as Starlette's client accepts it, and builds a body that no
+    handshake sends.
     """
     handshake = httpx2.Headers(headers)
     for name, value in _HANDSHAKE:
@@ -76,14 +82,22 @@ def websocket_request(
             handshake[name] = value
     if subprotocols and "sec-websocket-protocol" not in handshake:
         handshake["sec-websocket-protocol"] = ", ".join(subprotocols)
-    request = client.build_request("GET", url, params=params, headers=handshake, cookies=cookies)
+    request = client.build_request(
+        "GET", url, params=params, headers=handshake, cookies=cookies, extensions=extensions, **body
+    )
     request.url = _ws_url(request.url)
+    if auth is not None:
+        # httpx2 picks the auth of a request (the call's, the client's, the URL's user info)
+        # in this private method; there is no public one. Only the first step of its flow
+        # applies: a handshake gets no second attempt.
+        flow = client._build_request_auth(request, auth).sync_auth_flow(request)
+        request = next(flow)
+        flow.close()
     return request
 
 
 _HANDSHAKE = (
     ("connection", "upgrade"),
-    ("upgrade", "websocket"),
     ("sec-websocket-key", "testserver=="),
     ("sec-websocket-version", "13"),
 )

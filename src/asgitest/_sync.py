@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import sys
 import threading
 import weakref
@@ -34,7 +35,17 @@ from ._engine import Engine, reading_whole
 from ._http import HTTPExchange, ResponseBody
 from ._registry import Notice, emit
 from ._scope import websocket_request
-from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, TimeoutTypes
+from ._types import (
+    ASGIApp,
+    AuthTypes,
+    CookieTypes,
+    HeaderTypes,
+    Message,
+    QueryParamTypes,
+    Scope,
+    TimeoutTypes,
+    UseClientDefault,
+)
 from ._websocket import AsyncWebSocketSession
 
 __all__ = ["TestClient", "WebSocketSession"]
@@ -309,23 +320,28 @@ def _soon_scheduler(backend: str) -> Callable[..., object]:
     if backend == "trio":
         import trio
 
-        return trio.lowlevel.current_trio_token().run_sync_soon
+        run_sync_soon = trio.lowlevel.current_trio_token().run_sync_soon
+
+        def soon(function: Callable[..., object], *args: Any) -> None:
+            # trio runs the callback in its system context; asyncio's scheduler, like a task
+            # group, runs it in a copy of the caller's. Give trio the same: the test's
+            # context variables reach the app (and what it spawns) on both backends.
+            run_sync_soon(contextvars.copy_context().run, function, *args)
+
+        return soon
     import asyncio
 
     return asyncio.get_running_loop().call_soon_threadsafe
 
 
 class _SyncBody(httpx2.SyncByteStream):
-    """A response body read from the test thread; chunks the app already sent need no hand-off."""
+    """A response body read from the test thread, a hand-off per chunk."""
 
-    def __init__(self, body: ResponseBody, first: bytes, loop: LoopThread) -> None:
+    def __init__(self, body: ResponseBody, loop: LoopThread) -> None:
         self._body = body
-        self._first = first
         self._loop = loop
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._first:
-            yield self._first
         exchange = self._body.exchange
         while True:
             chunk = self._loop.call(exchange.next_chunk)
@@ -338,6 +354,16 @@ class _SyncBody(httpx2.SyncByteStream):
         if not self._body.is_ended:
             self._loop.call(self._body.disconnect)
             emit(self._body.exchange.registry.take_notices(), stacklevel=2)
+
+
+class _SentBody(httpx2.SyncByteStream):
+    """A response body the app had sent whole before the test read it: its chunks, as sent."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._chunks
 
 
 class _SyncTransport(httpx2.BaseTransport):
@@ -365,12 +391,12 @@ class _SyncTransport(httpx2.BaseTransport):
         response = await exchange.start()
         body = response.stream
         if isinstance(body, ResponseBody):
-            ready, complete = body.exchange.take_ready()
-            if complete:
+            chunks = body.exchange.take_ready()
+            if chunks is not None:
                 body.ended()
-                response.stream = httpx2.ByteStream(ready)
+                response.stream = _SentBody(chunks)
             else:
-                response.stream = _SyncBody(body, ready, self.loop)
+                response.stream = _SyncBody(body, self.loop)
         return response
 
 
@@ -380,6 +406,11 @@ class WebSocketSession:
     def __init__(self, session: AsyncWebSocketSession, loop: LoopThread) -> None:
         self._session = session
         self._loop = loop
+
+    @property
+    def scope(self) -> Scope:
+        """The scope the app receives (the same dict: what the app writes into it shows here)."""
+        return self._session.scope
 
     @property
     def accepted_subprotocol(self) -> str | None:
@@ -556,10 +587,15 @@ class TestClient(httpx2.Client):
         params: QueryParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: CookieTypes | None = None,
-        timeout: TimeoutTypes | object = httpx2.USE_CLIENT_DEFAULT,
+        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
+        timeout: TimeoutTypes | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
+        extensions: dict[str, Any] | None = None,
+        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
+        **body: Any,
     ) -> WebSocketSession:
-        """A WebSocket session to ``url``; ``with`` performs the handshake (see AsyncTestClient)."""
+        """A WebSocket session to ``url``; ``with`` performs the handshake (see
+        :meth:`AsyncTestClient.websocket_connect <asgitest.AsyncTestClient.websocket_connect>`)."""
         check_open(self)
-        request = websocket_request(self, url, subprotocols, params, headers, cookies)
+        request = websocket_request(self, url, subprotocols, params, headers, cookies, auth, extensions, **body)
         session = self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))
         return WebSocketSession(session, self._loop)

@@ -7,11 +7,13 @@ from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx2
+from httpx2._client import UseClientDefault  # the type of httpx2.USE_CLIENT_DEFAULT; not exported
 
 __all__ = [
     "ASGI2App",
     "ASGI3App",
     "ASGIApp",
+    "AuthTypes",
     "CookieTypes",
     "HeaderTypes",
     "Message",
@@ -20,6 +22,7 @@ __all__ = [
     "Scope",
     "Send",
     "TimeoutTypes",
+    "UseClientDefault",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -48,4 +51,5 @@ HeaderTypes = (
     | Sequence[tuple[bytes, bytes]]
 )
 CookieTypes = httpx2.Cookies | CookieJar | dict[str, str] | list[tuple[str, str]]
+AuthTypes = tuple[str | bytes, str | bytes] | Callable[[httpx2.Request], httpx2.Request] | httpx2.Auth
 TimeoutTypes = float | None | tuple[float | None, float | None, float | None, float | None] | httpx2.Timeout

@@ -142,6 +142,8 @@ class AsyncWebSocketSession:
         self, request: httpx2.Request, config: ClientConfig, registry: Registry, timeout: float | None
     ) -> None:
         self._request = request
+        #: The scope the app receives (the same dict: what the app writes into it shows here).
+        self.scope = websocket_scope(request, config)
         self._config = config
         self._registry = registry
         self._timeout = timeout
@@ -179,8 +181,7 @@ class AsyncWebSocketSession:
         """Perform the handshake (see the class docstring)."""
         if self._conn is not None:
             raise ClientClosedError("this WebSocket session was already opened; open a new one")
-        scope = websocket_scope(self._request, self._config)
-        conn = self._conn = _Connection(scope, self._config, self._registry.number())
+        conn = self._conn = _Connection(self.scope, self._config, self._registry.number())
         app_side = _AppSide(conn)
         self._task = spawn(conn.where, app_side.run, lambda: conn.to_test.put(_APP_DONE))
         self._registry.opened(self)
@@ -198,27 +199,28 @@ class AsyncWebSocketSession:
             headers = message.get("headers")
             self.extra_headers = None if headers is None else [(bytes(k), bytes(v)) for k, v in headers]
             return
+        denial = await self._read_denial(message) if kind == "websocket.http.response.start" else None
         # The connection ends with the handshake; as under a server, an app still running
         # receives websocket.disconnect (1006: no close frame was ever exchanged).
         self._mark_closed(ABNORMAL_CLOSURE, None, _HANDSHAKE_ENDS.get(kind, "left without an accept by the app"))
         await self._end_app()
         if kind == "websocket.close":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-        if kind == "websocket.http.response.start":
-            raise self._denial(message)
-        self._raise_app_error()
-        raise WebSocketDenialResponse(403)  # the app returned without accepting
+        self._raise_app_error()  # a rule the denial broke (a second start), or the app's failure
+        raise denial or WebSocketDenialResponse(403)  # returning without accepting: a server's 403
 
-    def _denial(self, start: Message) -> WebSocketDenialResponse:
-        assert self._conn is not None
+    async def _read_denial(self, start: Message) -> WebSocketDenialResponse:
+        """The denial response that ``start`` begins, once its body is complete (each part
+        within the session's timeout) or the app has returned."""
         body = bytearray()
         while True:
             try:
-                message = self._conn.to_test.get_nowait()
-            except Exception:  # the app has finished, so every message is queued
-                break
+                message = await self._next(self._timeout, "the body of the app's denial response")
+            except ASGITimeoutError:
+                await self.abort("the denial response timed out", warn=False)  # the error says it all
+                raise
             if message["type"] != "websocket.http.response.body":
-                break
+                break  # the app returned (or broke a rule) before the end of its body
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
