@@ -140,26 +140,97 @@ def test_options_set_the_timeout(project: pytest.Pytester) -> None:
     project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=1)
 
 
-def test_the_relaxed_option(project: pytest.Pytester) -> None:
+def test_strictness_is_off_by_default_and_the_options_set_it_for_every_client(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
         import pytest
+        from asgitest import TestClient
+
+        async def sloppy(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"x y", b"1")]})
+            await send({"type": "http.response.body", "body": b"ok"})
 
         @pytest.fixture
         def app():
-            async def sloppy(scope, receive, send):
-                await send({"type": "http.response.start", "status": 200, "headers": [(b"x y", b"1")]})
-                await send({"type": "http.response.body", "body": b"ok"})
             return sloppy
 
-        def test_sloppy(asgi_client):
+        def test_fixture(asgi_client):
             assert asgi_client.get("/").text == "ok"
+
+        def test_own_client():
+            with TestClient(sloppy) as client:  # made by the test: the options reach it too
+                assert client.get("/").text == "ok"
         """
     )
-    project.runpytest("--asgi-relaxed", *WITHOUT_ASYNCIO).assert_outcomes(passed=1)
-    result = project.runpytest(*WITHOUT_ASYNCIO)
+    project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=2)
+    for strict in (["--asgi-strict"], ["-o", "asgitest_strict=true"]):
+        result = project.runpytest(*strict, *WITHOUT_ASYNCIO)
+        result.assert_outcomes(failed=2)
+        result.stdout.fnmatch_lines(["*ASGI rule ?header-name-token? broken*"])
+    project.runpytest("--asgi-relaxed", "-o", "asgitest_strict=true", *WITHOUT_ASYNCIO).assert_outcomes(passed=2)
+
+
+def test_the_timeout_option_bounds_clients_the_test_makes_itself(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.makepyfile(
+        """
+        import anyio
+        import pytest
+        from asgitest import ASGITimeoutError, TestClient
+
+        async def slow(scope, receive, send):
+            await anyio.sleep(0.3)  # simulated work
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        def test_slow():
+            with TestClient(slow) as client:
+                assert client.get("/").text == "ok"
+        """
+    )
+    project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=1)
+    result = project.runpytest("--asgi-timeout", "0.05", *WITHOUT_ASYNCIO)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*ASGI rule ?header-name-token? broken*"])
+    result.stdout.fnmatch_lines(["*ASGITimeoutError*within 0.05s*"])
+    monkeypatch.setenv("ASGITEST_TIMEOUT", "0.05")  # without the option, the environment decides
+    project.runpytest_subprocess("-p", "no:asgitest", *WITHOUT_ASYNCIO).assert_outcomes(failed=1)
+    project.runpytest("--asgi-timeout", "none", *WITHOUT_ASYNCIO).assert_outcomes(passed=1)
+
+
+def test_findings_are_listed_under_the_test_that_caused_them(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        from asgitest import TestClient
+
+        async def echo(scope, receive, send):
+            await receive()
+            await send({"type": "websocket.accept"})
+            await receive()
+
+        def test_leaves_a_session_open():
+            client = TestClient(echo)
+            client.websocket_connect("/ws").__enter__()
+            client.close()
+
+        def test_clean():
+            client = TestClient(echo)
+            with client.websocket_connect("/ws"):
+                pass
+            client.close()
+        """
+    )
+    for parallel in ([], ["-n", "2"]):
+        result = project.runpytest(*parallel, *WITHOUT_ASYNCIO)
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(
+            [
+                "*= asgitest findings =*",
+                "1 finding(s) that failed no test*",
+                "*::test_leaves_a_session_open: UnclosedConnectionWarning: WebSocket session to /ws: 1 left open*",
+            ]
+        )
+        assert "test_clean: " not in result.stdout.str()
 
 
 LIVE_TESTS = """

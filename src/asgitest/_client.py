@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import httpx2
 
-from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT, ClientConfig, as_asgi3
+from ._config import SUITE_DEFAULT, ClientConfig, SuiteDefault, as_asgi3, check_seconds, suite_defaults
 from ._engine import Engine, EngineTransport, reading_whole
 from ._errors import ClientClosedError
 from ._registry import emit
@@ -29,21 +29,23 @@ def make_config(
     raise_server_exceptions: bool,
     root_path: str,
     client: tuple[str, int],
-    timeout: TimeoutTypes,
-    grace_period: float,
+    timeout: TimeoutTypes | SuiteDefault,
+    grace_period: float | None,
     wait_for_app: bool,
-    strict: bool,
+    strict: bool | None,
 ) -> ClientConfig:
-    """The configuration both clients build from their constructor arguments."""
+    """The configuration both clients build from their constructor arguments; what they were
+    not given is the suite's default (:func:`~asgitest._config.suite_defaults`)."""
+    defaults = suite_defaults()
     return ClientConfig(
         app=as_asgi3(app),
         raise_server_exceptions=raise_server_exceptions,
         root_path=root_path,
         client=client,
-        timeout=httpx2.Timeout(timeout).read,
-        grace_period=grace_period,
+        timeout=defaults.timeout if isinstance(timeout, SuiteDefault) else httpx2.Timeout(timeout).read,
+        grace_period=defaults.grace_period if grace_period is None else check_seconds(grace_period, "grace_period"),
         wait_for_app=wait_for_app,
-        strict=strict,
+        strict=defaults.strict if strict is None else bool(strict),
     )
 
 
@@ -153,10 +155,10 @@ class AsyncTestClient(httpx2.AsyncClient):
         headers: dict[str, str] | None = None,
         follow_redirects: bool = True,
         client: tuple[str, int] = ("testclient", 50000),
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        grace_period: float = DEFAULT_GRACE_PERIOD,
+        timeout: TimeoutTypes | SuiteDefault = SUITE_DEFAULT,
+        grace_period: float | None = None,
         wait_for_app: bool = True,
-        strict: bool = True,
+        strict: bool | None = None,
     ) -> None:
         config = make_config(
             app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict
@@ -170,7 +172,7 @@ class AsyncTestClient(httpx2.AsyncClient):
             transport=EngineTransport(self._engine),
             follow_redirects=follow_redirects,
             cookies=cookies,
-            timeout=timeout,
+            timeout=config.timeout,
         )
 
     def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:

@@ -4,17 +4,113 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from ._types import ASGI2App, ASGI3App, ASGIApp, Receive, Scope, Send
 
-__all__ = ["DEFAULT_GRACE_PERIOD", "DEFAULT_TIMEOUT", "ClientConfig", "as_asgi3"]
+__all__ = [
+    "DEFAULT_GRACE_PERIOD",
+    "DEFAULT_TIMEOUT",
+    "SUITE_DEFAULT",
+    "ClientConfig",
+    "Defaults",
+    "SuiteDefault",
+    "as_asgi3",
+    "set_suite_defaults",
+    "suite_defaults",
+]
 
-#: Seconds any single wait may take unless the client or the call says otherwise.
-DEFAULT_TIMEOUT = 5.0
+#: Seconds any single wait may take unless the suite, the client or the call says otherwise:
+#: long enough for what real suites wait for (a server-sent-events keep-alive every 15 s),
+#: short enough that a hang ends with its message well before a CI job's own limit.
+DEFAULT_TIMEOUT = 30.0
 #: Seconds an app gets to finish after a disconnect before it is cancelled.
 DEFAULT_GRACE_PERIOD = 1.0
+
+#: The environment variables that set the suite's defaults without the pytest plugin.
+ENVIRONMENT = {"timeout": "ASGITEST_TIMEOUT", "grace_period": "ASGITEST_GRACE_PERIOD", "strict": "ASGITEST_STRICT"}
+
+
+class SuiteDefault:
+    """The type of :data:`SUITE_DEFAULT`."""
+
+    def __repr__(self) -> str:
+        return "SUITE_DEFAULT"
+
+
+#: A client argument left to the suite's default (see :func:`suite_defaults`).
+SUITE_DEFAULT: Final = SuiteDefault()
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a client uses for an argument it was not given."""
+
+    timeout: float | None = DEFAULT_TIMEOUT
+    grace_period: float = DEFAULT_GRACE_PERIOD
+    strict: bool = False
+
+
+_suite: Defaults | None = None  # set by the pytest plugin's options
+
+
+def set_suite_defaults(defaults: Defaults | None) -> Defaults | None:
+    """Make ``defaults`` every new client's (the pytest plugin does, from its options); None
+    returns to the environment's. Returns the defaults set before."""
+    global _suite
+    previous, _suite = _suite, defaults
+    return previous
+
+
+def suite_defaults() -> Defaults:
+    """The defaults in force: the pytest plugin's options, else the environment variables
+    (``ASGITEST_TIMEOUT``, ``ASGITEST_GRACE_PERIOD``, ``ASGITEST_STRICT``), else the built-in ones."""
+    return _suite if _suite is not None else from_environment()
+
+
+def from_environment(environ: Mapping[str, str] = os.environ) -> Defaults:
+    """The built-in defaults, with what the environment variables set instead."""
+    builtin = Defaults()
+    timeout, grace, strict = (environ.get(name, "").strip() for name in ENVIRONMENT.values())
+    return Defaults(
+        timeout=builtin.timeout if not timeout else parse_timeout(timeout, ENVIRONMENT["timeout"]),
+        grace_period=builtin.grace_period if not grace else parse_seconds(grace, ENVIRONMENT["grace_period"]),
+        strict=builtin.strict if not strict else parse_bool(strict, ENVIRONMENT["strict"]),
+    )
+
+
+def parse_timeout(text: str, source: str) -> float | None:
+    """A timeout given as text: seconds, or "none" for no bound."""
+    return None if text.lower() == "none" else parse_seconds(text, source)
+
+
+def parse_seconds(text: str, source: str) -> float:
+    try:
+        return check_seconds(float(text), source)
+    except ValueError:
+        raise ValueError(f"{source} must be a number of seconds, not {text!r}") from None
+
+
+def parse_bool(text: str, source: str) -> bool:
+    value = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+    try:
+        return value[text.lower()]
+    except KeyError:
+        raise ValueError(f"{source} must be true or false (1/0, yes/no, on/off), not {text!r}") from None
+
+
+def check_seconds(value: object, source: str) -> float:
+    """``value`` as seconds to wait: a finite number, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{source} must be a number of seconds, not {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{source} must be a finite number of seconds, 0 or more, not {value!r}")
+    return float(value)
+
 
 _client_numbers = itertools.count(1)
 
@@ -31,8 +127,8 @@ class ClientConfig:
     grace_period: float
     #: Whether a response body ends only once the app coroutine has returned (Starlette's way).
     wait_for_app: bool = True
-    #: Whether every ASGI rule is enforced, or only those Starlette's TestClient enforces.
-    strict: bool = True
+    #: Whether every check is an error or a warning (see the clients' ``strict``).
+    strict: bool = False
     app_state: dict[str, Any] = field(default_factory=dict)
     number: int = field(default_factory=lambda: next(_client_numbers))
 

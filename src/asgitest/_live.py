@@ -24,7 +24,7 @@ from typing import Any, Literal
 import httpx2
 
 from ._client import check_open, default_headers
-from ._config import DEFAULT_TIMEOUT, as_asgi3
+from ._config import SUITE_DEFAULT, SuiteDefault, as_asgi3, suite_defaults
 from ._errors import (
     ASGITimeoutError,
     ClientClosedError,
@@ -235,9 +235,11 @@ class LiveTestClient(httpx2.Client):
         headers: dict[str, str] | None = None,
         cookies: CookieTypes | None = None,
         follow_redirects: bool = True,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        timeout: TimeoutTypes | SuiteDefault = SUITE_DEFAULT,
         **in_process_only: Any,
     ) -> None:
+        if isinstance(timeout, SuiteDefault):
+            timeout = suite_defaults().timeout
         super().__init__(**_client_kwargs(base_url, headers, cookies, follow_redirects, timeout))
         self._default_wait = httpx2.Timeout(timeout).read
 
@@ -268,9 +270,11 @@ class AsyncLiveTestClient(httpx2.AsyncClient):
         headers: dict[str, str] | None = None,
         cookies: CookieTypes | None = None,
         follow_redirects: bool = True,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        timeout: TimeoutTypes | SuiteDefault = SUITE_DEFAULT,
         **in_process_only: Any,
     ) -> None:
+        if isinstance(timeout, SuiteDefault):
+            timeout = suite_defaults().timeout
         super().__init__(**_client_kwargs(base_url, headers, cookies, follow_redirects, timeout))
         self._default_wait = httpx2.Timeout(timeout).read
 

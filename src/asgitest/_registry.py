@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
+from . import _report
 from ._config import ClientConfig
 from ._errors import ASGITimeoutError, StaleConnectionWarning, UnclosedConnectionWarning
 from ._protocol import Transcript
@@ -85,8 +86,12 @@ class Registry:
         self._tasks.pop(task, None)
 
     def notice(self, category: type[Warning], message: str) -> None:
-        """Queue a warning for the test's thread (see :meth:`take_notices`)."""
-        self._notices.append((category, message))
+        """A diagnostic: with ``strict``, a warning queued for the test's thread (see
+        :meth:`take_notices`); otherwise a finding for the report (see :mod:`._report`)."""
+        if self.config.strict:
+            self._notices.append((category, message))
+        else:
+            _report.record(category, message)
 
     def take_notices(self) -> list[Notice]:
         notices, self._notices = self._notices, []
@@ -122,7 +127,7 @@ class Registry:
 
     def watch(self, app_side: weakref.ref[Any], path: str, transcript: Transcript) -> None:
         """Remember a closed WebSocket's app-side object, to report it if the app keeps it."""
-        if app_side() is not None:
+        if self.config.strict and app_side() is not None:
             self._closed.append((app_side, path, transcript))
 
     async def close_all(self) -> None:
@@ -150,8 +155,10 @@ class Registry:
             raise failure
 
     def stale(self) -> list[Notice]:
-        """Warnings about closed WebSockets the app still references, one per path; forgets them."""
-        if not any(ref() is not None for ref, _, _ in self._closed):
+        """With ``strict``, warnings about closed WebSockets the app still references, one per
+        path; forgets them. Without, none: a reference alone breaks nothing (an app may keep
+        closed sockets for its own bookkeeping); a send on one is a finding where it happens."""
+        if not self.config.strict or not any(ref() is not None for ref, _, _ in self._closed):
             self._closed.clear()
             return []
         gc.collect()  # only cycles are left to rule out; runs only when something may leak

@@ -30,7 +30,7 @@ import anyio
 import httpx2
 
 from ._client import check_open, default_headers, make_config, merge_url, parse_base_url, session_timeout
-from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
+from ._config import SUITE_DEFAULT, SuiteDefault
 from ._engine import Engine, reading_whole
 from ._http import HTTPExchange, ResponseBody
 from ._registry import Notice, emit
@@ -506,10 +506,10 @@ class TestClient(httpx2.Client):
         headers: dict[str, str] | None = None,
         follow_redirects: bool = True,
         client: tuple[str, int] = ("testclient", 50000),
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        grace_period: float = DEFAULT_GRACE_PERIOD,
+        timeout: TimeoutTypes | SuiteDefault = SUITE_DEFAULT,
+        grace_period: float | None = None,
         wait_for_app: bool = True,
-        strict: bool = True,
+        strict: bool | None = None,
     ) -> None:
         config = make_config(
             app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict
@@ -527,7 +527,7 @@ class TestClient(httpx2.Client):
             transport=_SyncTransport(self._engine, self._loop),
             follow_redirects=follow_redirects,
             cookies=cookies,
-            timeout=timeout,
+            timeout=config.timeout,
         )
 
     def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import httpx2
 
+from . import _report
 from ._config import ClientConfig
 from ._errors import (
     AppCancelledWarning,
@@ -31,6 +32,7 @@ from ._errors import (
     ASGITimeoutError,
     ClientClosedError,
     ClientDisconnected,
+    StaleConnectionWarning,
     WebSocketDenialResponse,
     WebSocketDisconnect,
     is_disconnect_exit,
@@ -75,6 +77,8 @@ class _Connection:
         self.closed_by_test: Message | None = None  # the websocket.disconnect delivered to the app
         self.closed_at = 0.0
         self.closed_how = ""
+        self.closed_in: str | None = None  # the test running when the test side closed
+        self.send_reported = False  # a send after the close is reported once per connection
 
     def describe_close(self) -> str:
         return f"{self.closed_how} {time.monotonic() - self.closed_at:.3f}s ago"
@@ -105,12 +109,17 @@ class _AppSide:
         if conn.closed_by_test is not None:
             conn.protocol.transcript.app_sent(message)
             conn.protocol.transcript.note("that send raised ClientDisconnected in the app")
-            raise ClientDisconnected(
-                f"the app sent {message.get('type')!r} on {conn.where}, which was {conn.describe_close()}. "
-                "The app probably keeps closed connections (a list or set of sockets, app.state): "
-                "remove a socket from it when receive() returns websocket.disconnect "
-                f"(Starlette/FastAPI: raises WebSocketDisconnect).\n{conn.protocol.transcript.render()}"
+            closed_in = f" in {conn.closed_in}" if conn.closed_in else ""
+            error = (
+                f"the app sent {message.get('type')!r} on {conn.where}, which was {conn.describe_close()}"
+                f"{closed_in}. The app probably keeps closed connections (a list or set of sockets, "
+                "app.state): remove a socket from it when receive() returns websocket.disconnect "
+                "(Starlette/FastAPI: raises WebSocketDisconnect)."
             )
+            if not conn.config.strict and not conn.send_reported:  # strict: a warning at close
+                conn.send_reported = True
+                _report.record(StaleConnectionWarning, error)
+            raise ClientDisconnected(f"{error}\n{conn.protocol.transcript.render()}")
         try:
             conn.protocol.app_sends(message)
         except ASGIProtocolError as exc:
@@ -250,10 +259,26 @@ class AsyncWebSocketSession:
         return None if self._test_closed else f"WebSocket session to {self._require().path}"
 
     async def abort(self, reason: str, *, warn: bool = True) -> None:
-        """Close without raising: the client is closing, or the test is already failing."""
+        """Close without raising: the client is closing, or the test is already failing.
+
+        An app still running after its grace period (see :meth:`_end_app`) is cancelled now.
+        """
         if not self._test_closed:
             self._mark_closed(1000, None, f"closed because {reason}")
             await self._end_app(warn=warn)
+        task, conn = self._task, self._conn
+        if task is None or conn is None or task.finished:
+            return
+        self._registry.ended(self)
+        if not task.cancelled:  # a cancelled app that carries on was reported when it was cancelled
+            await task.finish(0)
+            if warn:
+                self._registry.notice(
+                    AppCancelledWarning,
+                    f"{conn.where}: the app was cancelled when {reason}: it was still running after the "
+                    f"connection was {conn.closed_how}. Return when receive() gives websocket.disconnect "
+                    "(Starlette: WebSocketDisconnect is raised).",
+                )
 
     def _mark_closed(self, code: int, reason: str | None, how: str) -> None:
         conn = self._require()
@@ -262,14 +287,23 @@ class AsyncWebSocketSession:
         conn.closed_by_test = disconnect
         conn.closed_at = time.monotonic()
         conn.closed_how = how
+        conn.closed_in = _report.current_test()
         conn.protocol.transcript.note(how)
         conn.to_app.put(dict(disconnect))
 
     async def _end_app(self, *, warn: bool = True) -> None:
+        """Give the app the grace period to return after the close.
+
+        With ``strict``, an app still running then is cancelled, with a warning. Without,
+        it runs on, as under a server, until the client closes (see :meth:`abort`).
+        """
         assert self._task is not None
         assert self._conn is not None
         assert self._app_side is not None
-        if not await self._task.finish(self._config.grace_period) and warn:
+        if not self._config.strict:
+            if not await self._task.wait(self._config.grace_period):
+                return  # still registered: the client's close ends it
+        elif not await self._task.finish(self._config.grace_period) and warn:
             self._registry.notice(
                 AppCancelledWarning,
                 f"{self._conn.where}: the app was cancelled: it was still running {self._config.grace_period}s "
@@ -277,14 +311,20 @@ class AsyncWebSocketSession:
                 "return when receive() gives websocket.disconnect (Starlette: WebSocketDisconnect is raised).",
             )
         self._registry.ended(self)
-        if self._task.exception is None or self._benign(self._task.exception):
+        if self._task.exception is None or is_disconnect_exit(self._task.exception):
             # An exception's traceback holds the app's frames, and they hold the app side:
             # only a clean end says that a reference left afterwards is the app's own.
             self._registry.watch(self._app_side, self._conn.path, self._conn.protocol.transcript)
 
     def _benign(self, error: BaseException) -> bool:
-        """A disconnect exception the app lets escape after the test closed is its normal way out."""
-        return self._test_closed and is_disconnect_exit(error)
+        """Whether ``error`` is only the app's way out of a send after the test closed.
+
+        What else the app lets escape after the close is raised at the session's exit, as
+        Starlette's client raises it (FastAPI's tests expect its ``WebSocketDisconnect``
+        there); a send after the close is refused with :class:`ClientDisconnected`, which
+        Starlette's client, that cancels the app at once, never gets to.
+        """
+        return self._test_closed and _stems_from(error, ClientDisconnected)
 
     def _raise_app_error(self) -> None:
         assert self._task is not None
@@ -485,3 +525,15 @@ def _data_of(message: Message) -> str | bytes:
         raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
     text = message.get("text")
     return text if text is not None else bytes(message["bytes"])
+
+
+def _stems_from(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` is a ``kind``, or was raised from one or while handling one."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

@@ -17,14 +17,21 @@ itself, on the test's own event loop, so it works whatever runs async tests
 (pytest-asyncio in any mode and loop scope, anyio's plugin on asyncio or trio)
 and no cancel scope is held across a fixture's ``yield``.
 
-Options (command line, or the ini file without the dashes and with ``asgi_`` → ``asgitest_``):
+Options (command line, or the ini file), for every asgitest client the session makes,
+the fixtures' and those a test or a conftest constructs itself (without the plugin, the
+environment variables ``ASGITEST_TIMEOUT``, ``ASGITEST_GRACE_PERIOD`` and ``ASGITEST_STRICT``
+do the same; an option given here wins):
 
-``--asgi-timeout SECONDS``  the clients' ``timeout`` (ini ``asgitest_timeout``)
+``--asgi-timeout SECONDS``  the clients' ``timeout`` (ini ``asgitest_timeout``; "none": unbounded)
 ``--asgi-grace-period SECONDS``  the clients' ``grace_period`` (ini ``asgitest_grace_period``)
-``--asgi-relaxed``  ``strict=False`` (ini ``asgitest_strict = false``)
+``--asgi-strict`` / ``--asgi-relaxed``  ``strict=True`` / ``False`` (ini ``asgitest_strict``)
 ``--asgi-live``  the fixtures serve the app with uvicorn and talk to it over
     sockets (ini ``asgitest_live = true``); a test marked ``asgi_in_process``
     stays in-process, one marked ``asgi_live`` is always live.
+
+What the clients find without failing a test (``strict`` off: sessions and streams left
+open, apps cancelled, sends on sockets a test closed earlier) is listed in the terminal
+summary, each finding under the test that was running when it happened.
 """
 
 from __future__ import annotations
@@ -36,27 +43,38 @@ from typing import Any
 
 import pytest
 
-from ._config import DEFAULT_GRACE_PERIOD, DEFAULT_TIMEOUT
+from . import _report
+from ._config import Defaults, from_environment, parse_bool, parse_seconds, parse_timeout, set_suite_defaults
 
 __all__ = ["client_options"]
 
 _ASYNC_CLIENT = "async_asgi_client"
+_FINDINGS_PLUGIN = "asgitest-findings"
+_PREVIOUS_DEFAULTS = pytest.StashKey[Defaults | None]()
+_REPORT_ATTR = "asgitest_findings"
 _ENTER_ATTR = "_asgitest_async_client"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("asgitest", "asgitest: in-process ASGI test clients")
-    group.addoption("--asgi-timeout", type=float, default=None, help="bound of every wait of the client fixtures")
+    group.addoption("--asgi-timeout", default=None, help="bound of every wait of every asgitest client (seconds)")
     group.addoption(
-        "--asgi-grace-period", type=float, default=None, help="seconds an app gets to stop after a disconnect"
+        "--asgi-grace-period", default=None, help="seconds an app gets to stop after a disconnect, for every client"
     )
     group.addoption(
-        "--asgi-relaxed", action="store_true", default=None, help="enforce only the ASGI rules Starlette enforces"
+        "--asgi-strict",
+        action="store_true",
+        dest="asgi_strict",
+        default=None,
+        help="every check of every client is an error or a warning",
+    )
+    group.addoption(
+        "--asgi-relaxed", action="store_false", dest="asgi_strict", help="the checks' default: no failure of their own"
     )
     group.addoption("--asgi-live", action="store_true", default=None, help="run the client fixtures against uvicorn")
-    parser.addini("asgitest_timeout", "bound of every wait of the client fixtures", default=str(DEFAULT_TIMEOUT))
-    parser.addini("asgitest_grace_period", "seconds an app gets after a disconnect", default=str(DEFAULT_GRACE_PERIOD))
-    parser.addini("asgitest_strict", "enforce every ASGI rule", type="bool", default=True)
+    parser.addini("asgitest_timeout", "bound of every wait of every asgitest client (seconds, or none)", default="")
+    parser.addini("asgitest_grace_period", "seconds an app gets after a disconnect", default="")
+    parser.addini("asgitest_strict", "every check is an error or a warning (true/false)", default="")
     parser.addini("asgitest_live", "run the client fixtures against uvicorn", type="bool", default=False)
 
 
@@ -66,18 +84,46 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "asgi_in_process(reason): keep this test's asgitest client fixtures in-process, even with --asgi-live",
     )
+    config.stash[_PREVIOUS_DEFAULTS] = set_suite_defaults(session_defaults(config))
+    config.pluginmanager.register(_FindingsReport(), _FINDINGS_PLUGIN)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _PREVIOUS_DEFAULTS in config.stash:  # a session run inside another (pytester) restores the outer one's
+        set_suite_defaults(config.stash[_PREVIOUS_DEFAULTS])
+
+
+def session_defaults(config: pytest.Config) -> Defaults:
+    """The clients' defaults: each option from the command line, else the ini file, else the
+    environment, else asgitest's own."""
+    base = from_environment()
+
+    def given(option: str, ini: str) -> str:
+        value = config.getoption(option)
+        return str(value) if value is not None else str(config.getini(ini)).strip()
+
+    timeout, grace = given("--asgi-timeout", "asgitest_timeout"), given("--asgi-grace-period", "asgitest_grace_period")
+    strict = config.getoption("asgi_strict")
+    strict_ini = str(config.getini("asgitest_strict")).strip()
+    return Defaults(
+        timeout=parse_timeout(timeout, "--asgi-timeout / asgitest_timeout") if timeout else base.timeout,
+        grace_period=(
+            parse_seconds(grace, "--asgi-grace-period / asgitest_grace_period") if grace else base.grace_period
+        ),
+        strict=(
+            bool(strict)
+            if strict is not None
+            else parse_bool(strict_ini, "asgitest_strict")
+            if strict_ini
+            else base.strict
+        ),
+    )
 
 
 def client_options(config: pytest.Config) -> dict[str, Any]:
     """The client arguments the options ask for: ``timeout``, ``grace_period``, ``strict``."""
-    timeout = config.getoption("--asgi-timeout")
-    grace = config.getoption("--asgi-grace-period")
-    relaxed = config.getoption("--asgi-relaxed")
-    return {
-        "timeout": float(timeout if timeout is not None else config.getini("asgitest_timeout")),
-        "grace_period": float(grace if grace is not None else config.getini("asgitest_grace_period")),
-        "strict": not relaxed if relaxed is not None else bool(config.getini("asgitest_strict")),
-    }
+    defaults = session_defaults(config)
+    return {"timeout": defaults.timeout, "grace_period": defaults.grace_period, "strict": defaults.strict}
 
 
 def is_live(node: pytest.Item) -> bool:
@@ -152,3 +198,44 @@ def _inside(client: Any, function: Callable[..., Any]) -> Callable[..., Any]:
             return await function(*args, **kwargs)
 
     return run
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _report.set_current_test(item.nodeid)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """After a test's teardown, its findings ride on its report (under xdist too, to the controller)."""
+    outcome = yield
+    if call.when != "teardown":
+        return
+    _report.set_current_test(None)
+    findings = [list(finding) for finding in _report.take()]
+    if findings:
+        setattr(outcome.get_result(), _REPORT_ATTR, findings)
+
+
+class _FindingsReport:
+    """Collects the findings that reach this process's reports (from xdist's workers too)
+    and lists them in the terminal summary, under the test that caused each."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[str, _report.Finding]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        findings = getattr(report, _REPORT_ATTR, None)
+        if findings:
+            self.kept.extend((report.nodeid, _report.Finding(*finding)) for finding in findings)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        kept = self.kept + [(finding.test or "(outside any test)", finding) for finding in _report.take()]
+        if not kept:
+            return
+        terminalreporter.section("asgitest findings")
+        terminalreporter.line(
+            f"{len(kept)} finding(s) that failed no test (with --asgi-strict each is a warning or an error):"
+        )
+        for test, finding in kept:
+            terminalreporter.line(f"{test}: {finding.kind}: {finding.message.partition(chr(10))[0]}")
