@@ -159,6 +159,9 @@ def no_thread_left_behind() -> Iterator[None]:
     yield
     leftover = [t.name for t in threading.enumerate() if t.name.startswith("asgitest loop")]
     if leftover:  # a client left unclosed stops when collected; an exception's traceback may hold it
-        gc.collect()
+        gc.collect()  # its loop thread then ends by itself, without the collector waiting for it
+        for thread in threading.enumerate():
+            if thread.name.startswith("asgitest loop"):
+                thread.join(timeout=5)
         leftover = [t.name for t in threading.enumerate() if t.name.startswith("asgitest loop")]
     assert not leftover, f"loop threads left running: {leftover}"

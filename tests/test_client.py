@@ -25,7 +25,7 @@ import asgitest
 from asgitest import Receive, Scope, Send, StaleConnectionWarning, TestClient
 
 from . import live
-from .apps import send_json
+from .apps import echo_scope, send_json
 
 pytestmark = pytest.mark.anyio
 
@@ -218,6 +218,25 @@ async def counting(finished: list[str]) -> Any:
             yield number
     finally:
         finished.append("generator finished")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_dropped_client_s_cleanup_never_waits_for_its_loop(backend: str) -> None:
+    """The collector may run a dropped client's cleanup on any thread, another client's loop
+    among them: the cleanup only asks the loop to stop, and returns at once."""
+    released: list[bool] = []
+    release = threading.Event()
+    client = TestClient(echo_scope, backend=backend)  # type: ignore[arg-type]
+    assert client.get("/").status_code == 200
+    loop = client._loop
+    loop.call_soon(lambda: released.append(release.wait(10)))  # the loop is busy until released
+    del client
+    gc.collect()  # the cleanup runs here; waiting for the loop would last until the wait above times out
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("asgitest loop"):
+            thread.join(timeout=10)
+    assert released == [True]
 
 
 def test_the_sync_client_can_be_entered_again_like_starlettes() -> None:

@@ -14,7 +14,7 @@ import anyio
 import httpx2
 import pytest
 
-from asgitest import ASGIProtocolError, ASGITimeoutError, ClientDisconnected, Receive, Scope, Send
+from asgitest import ASGIProtocolError, ASGITimeoutError, ClientDisconnected, Message, Receive, Scope, Send
 
 from . import live
 from .apps import echo_scope, read_body, send_json
@@ -423,3 +423,61 @@ async def test_leaving_a_stream_early_disconnects_the_app(make_client: Any) -> N
     assert seen[0] == "http.disconnect"
     assert isinstance(seen[1], OSError)
     assert "GET /events" in str(seen[1])
+
+
+@live.CHECK
+async def test_a_push_promise_nobody_offered_is_dropped_unless_strict(make_client: Any) -> None:
+    """As Starlette's client drops it; a server that offers no push fails the app instead."""
+
+    async def pushes(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.push", "path": "/style.css", "headers": []})
+        await send_json(send, {"pushed": "http.response.push" in scope["extensions"]})
+
+    relaxed = make_client(pushes, strict=False)
+    assert (await relaxed.get("/")).json() == {"pushed": False}
+    await relaxed.aclose()
+    strict = make_client(pushes, strict=True)
+    with pytest.raises(ASGIProtocolError) as caught:
+        await strict.get("/")
+    await strict.aclose()
+    assert caught.value.rule == "http-push-offered"
+
+
+@live.CHECK
+@pytest.mark.parametrize(
+    ("messages", "words"),
+    [
+        ([], "TestClient did not receive any response"),
+        ([{"type": "http.response.trailers"}], "without declaring trailers"),
+        (
+            [{"type": "http.response.start", "status": 200, "trailers": True}, {"type": "http.response.trailers"}],
+            "before body completed",
+        ),
+        (
+            [{"type": "http.response.start", "status": 200}, {"type": "http.response.start", "status": 200}],
+            'Received multiple "http.response.start" messages',
+        ),
+        (
+            [
+                {"type": "http.response.start", "status": 200},
+                {"type": "http.response.body"},
+                {"type": "http.response.body"},
+            ],
+            'Received "http.response.body" after response completed',
+        ),
+    ],
+)
+async def test_protocol_errors_are_assertion_errors_in_starlette_s_words_too(
+    make_client: Any, messages: list[Message], words: str
+) -> None:
+    """A test expecting Starlette's AssertionError, by its message, still matches."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for message in messages:
+            await send(message)
+
+    client = make_client(app)
+    with pytest.raises(AssertionError, match=words) as caught:
+        await client.get("/")
+    await client.aclose()
+    assert isinstance(caught.value, ASGIProtocolError)

@@ -46,6 +46,7 @@ VIOLATIONS: list[tuple[str, str, list[Any]]] = [
     ("message-type", "lifespan", [STARTUP, {"type": 1}]),
     ("http-unknown-type", "http", [{"type": "http.response.strat"}]),
     ("http-unknown-type", "http", [START, {"type": "websocket.send", "text": "x"}]),
+    ("http-push-offered", "http", [{"type": "http.response.push", "path": "/style.css", "headers": []}]),
     ("http-start-first", "http", [BODY]),
     ("http-start-once", "http", [START, START]),
     ("http-status-int", "http", [head("200")]),  # type: ignore[arg-type]

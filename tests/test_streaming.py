@@ -633,3 +633,47 @@ async def test_an_exception_mid_stream_is_raised_at_the_read_that_sees_it(make_c
                 await anext(iterator)
     await client.aclose()
     assert "breaks_mid_stream" in [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+
+
+@live.RAISE
+async def test_a_stream_closed_unread_after_its_whole_body_waits_for_the_app(make_client: Any) -> None:
+    """No early close: the app's background work is awaited, and its failure raised, at the close."""
+
+    async def background() -> None:
+        await anyio.sleep(0.05)  # simulated work
+        raise RuntimeError("background failure")
+
+    app = Starlette(
+        routes=[Route("/", lambda request: PlainTextResponse("hello", background=BackgroundTask(background)))]
+    )
+    client = make_client(app)
+    with pytest.raises(RuntimeError, match="background failure"):
+        async with client.stream("GET", "/") as response:
+            assert response.status_code == 200  # nothing of the body is read
+    await client.aclose()
+
+
+@live.TIMEOUT
+async def test_background_work_left_at_the_client_s_close_is_cancelled_after_the_grace_period(
+    make_client: Any,
+) -> None:
+    cancelled = threading.Event()
+
+    async def background() -> None:
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            cancelled.set()
+            raise
+
+    app = Starlette(routes=[Route("/", lambda request: PlainTextResponse("hi", background=BackgroundTask(background)))])
+    client = make_client(app, grace_period=0.05, strict=False)
+    response = await client.send(getattr(client, "target", client).build_request("GET", "/"), stream=True)
+    # The body is whole; the app runs its background task. (The sync client's response is read
+    # on the test's thread: its first chunk is there already.)
+    chunks = response.iter_raw() if hasattr(client, "target") else response.aiter_raw()
+    assert (next(chunks) if hasattr(client, "target") else await chunks.__anext__()) == b"hi"
+    await client.aclose()
+    assert cancelled.is_set()
+    if not hasattr(client, "target"):
+        await chunks.aclose()  # type: ignore[union-attr]

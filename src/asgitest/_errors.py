@@ -6,7 +6,8 @@ working::
 
     ASGITestError
     ├── ASGITimeoutError            (also TimeoutError) a bounded wait expired
-    ├── ASGIProtocolError           (also RuntimeError) the app broke the ASGI rules
+    ├── ASGIProtocolError           (also RuntimeError, AssertionError) the app broke the
+    │                                ASGI rules
     │   └── LifespanFailed          the app answered lifespan.startup.failed (or
     │                                shutdown.failed)
     ├── ClientDisconnected          (also OSError) the app sent on a connection the
@@ -63,8 +64,11 @@ class ASGITimeoutError(ASGITestError, TimeoutError):
     """A bounded wait expired. The message says what was awaited and on which connection."""
 
 
-class ASGIProtocolError(ASGITestError, RuntimeError):
+class ASGIProtocolError(ASGITestError, RuntimeError, AssertionError):
     """The app sent a message that the ASGI specification does not allow in that state.
+
+    It is an ``AssertionError`` too, as Starlette's client raises one for the rules it
+    checks (with its words in the message), so ``pytest.raises(AssertionError)`` matches.
 
     Attributes:
         rule: the id of the broken rule (see the table in ``asgitest._protocol._rules``),

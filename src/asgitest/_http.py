@@ -293,8 +293,9 @@ class HTTPExchange:
             self.trailers.extend((bytes(k), bytes(v)) for k, v in message.get("headers", ()))
             if self.protocol.state is HTTPState.DONE:
                 self.complete_event.set()
-        else:  # http.response.debug
+        elif kind == "http.response.debug":
             self.debug = dict(message.get("info", {}))
+        # else: a message the protocol drops (a push promise nobody offered, without strict)
 
     async def _wait_for_space(self) -> None:
         """Backpressure: hold the app while too much of its body waits unread (or until a disconnect)."""
@@ -692,17 +693,17 @@ class HTTPExchange:
 
     async def abort(self, reason: str) -> None:
         """The client closes: an app still sending is disconnected; one whose response is
-        complete (background work) gets the client's timeout to return, as a server's
-        graceful shutdown would give it, then it is cancelled with a warning."""
+        complete (background work) gets the grace period to return, then it is cancelled
+        (Starlette's client cancels it at once), with a warning."""
         if self.protocol.state is not HTTPState.DONE:
             await self.disconnect(reason)
             return
         assert self.task is not None
         self._orphan()
-        if not await self.task.wait(self.config.timeout):
+        if not await self.task.wait(self.config.grace_period):
             self._cancel_notice = (
                 f"{self.where} ({self.config.label}): the app was cancelled: it was still running "
-                f"{self.config.timeout}s after its response was complete, when {reason}."
+                f"{self.config.grace_period}s after its response was complete, when {reason}."
             )
             await self.task.finish(0)
 
@@ -736,10 +737,21 @@ class ResponseBody(httpx2.AsyncByteStream):
         self._ended = True
 
     async def disconnect(self) -> None:
-        """Leave the response: a disconnect if its body was not read to the end."""
-        if not self._ended:
-            self._ended = True
-            await self.exchange.disconnect("the test closed the response before its end")
+        """Leave the response: a disconnect if the app had not sent its whole body yet.
+
+        A body the app has sent whole is no early close, however little the test read of
+        it: as when it is read to its end, the app's return is awaited (unless
+        ``wait_for_app`` is off) and what it raised is raised here.
+        """
+        if self._ended:
+            return
+        self._ended = True
+        exchange = self.exchange
+        if exchange.protocol.state is not HTTPState.DONE:
+            await exchange.disconnect("the test closed the response before its end")
+            return
+        while await exchange.next_chunk() is not None:
+            pass  # the rest of a body already sent, unread
 
     async def aclose(self) -> None:
         from ._registry import emit

@@ -123,6 +123,18 @@ class LoopThread:
             raise failure[0]
         return _Runner(portals[0], thread, generators)
 
+    def stop_soon(self) -> None:
+        """Stop the loop without waiting for it: its thread ends by itself.
+
+        For a client dropped without ``close()``, whose finalizer the garbage collector runs
+        on whatever thread it is on, perhaps one running another event loop, which must
+        not block on this one.
+        """
+        # No lock either: nothing else can reach this object once its client is garbage.
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.portal.stop()
+
     def stop(self, last: Callable[[], Awaitable[T]] | None = None) -> T | None:
         """Stop the loop and join its thread, or keep it idle for the next client if
         nothing of this one is left on it; a no-op if it is not running.
@@ -520,7 +532,7 @@ class TestClient(httpx2.Client):
         self._loop = LoopThread(backend, backend_options, f"asgitest loop of {config.label}")
         # The loop thread must not keep the client alive: a client dropped without
         # close() stops its loop when it is collected.
-        self._finalizer = weakref.finalize(self, self._loop.stop)
+        self._finalizer = weakref.finalize(self, self._loop.stop_soon)
         super().__init__(
             base_url=parse_base_url(base_url),
             headers=default_headers(headers),

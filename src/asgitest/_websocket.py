@@ -259,26 +259,10 @@ class AsyncWebSocketSession:
         return None if self._test_closed else f"WebSocket session to {self._require().path}"
 
     async def abort(self, reason: str, *, warn: bool = True) -> None:
-        """Close without raising: the client is closing, or the test is already failing.
-
-        An app still running after its grace period (see :meth:`_end_app`) is cancelled now.
-        """
+        """Close without raising: the client is closing, or the test is already failing."""
         if not self._test_closed:
             self._mark_closed(1000, None, f"closed because {reason}")
             await self._end_app(warn=warn)
-        task, conn = self._task, self._conn
-        if task is None or conn is None or task.finished:
-            return
-        self._registry.ended(self)
-        if not task.cancelled:  # a cancelled app that carries on was reported when it was cancelled
-            await task.finish(0)
-            if warn:
-                self._registry.notice(
-                    AppCancelledWarning,
-                    f"{conn.where}: the app was cancelled when {reason}: it was still running after the "
-                    f"connection was {conn.closed_how}. Return when receive() gives websocket.disconnect "
-                    "(Starlette: WebSocketDisconnect is raised).",
-                )
 
     def _mark_closed(self, code: int, reason: str | None, how: str) -> None:
         conn = self._require()
@@ -292,18 +276,16 @@ class AsyncWebSocketSession:
         conn.to_app.put(dict(disconnect))
 
     async def _end_app(self, *, warn: bool = True) -> None:
-        """Give the app the grace period to return after the close.
+        """Give the app the grace period to return after the close, then cancel it.
 
-        With ``strict``, an app still running then is cancelled, with a warning. Without,
-        it runs on, as under a server, until the client closes (see :meth:`abort`).
+        A server would let it run on; Starlette's client cancels it at once, and tests
+        rely on that (an app awaiting something else than ``receive()`` is gone once the
+        session's ``with`` block is). With ``strict``, a cancellation is a warning.
         """
         assert self._task is not None
         assert self._conn is not None
         assert self._app_side is not None
-        if not self._config.strict:
-            if not await self._task.wait(self._config.grace_period):
-                return  # still registered: the client's close ends it
-        elif not await self._task.finish(self._config.grace_period) and warn:
+        if not await self._task.finish(self._config.grace_period) and warn:
             self._registry.notice(
                 AppCancelledWarning,
                 f"{self._conn.where}: the app was cancelled: it was still running {self._config.grace_period}s "

@@ -54,28 +54,31 @@ class HTTPProtocol(Checker):
         if kind == "http.response.body":
             if state is HTTPState.BODY:
                 self._body(message)
+            elif state is HTTPState.START:
+                raise self.error("http-start-first", message, state, _said("without", "start"))
             else:
-                raise self.error(
-                    "http-start-first" if state is HTTPState.START else "http-after-complete", message, state
-                )
+                raise self.error("http-after-complete", message, state, _said("after", kind, state))
         elif kind == "http.response.start":
             if state is HTTPState.START:
                 self._start(message)
             else:
-                raise self.error("http-start-once", message, state)
+                raise self.error("http-start-once", message, state, _STARLETTE_SAYS + _MULTIPLE_STARTS)
         elif kind == "http.response.trailers":
             if not self.trailers:
-                raise self.error("http-trailers-announced", message, state)
+                raise self.error("http-trailers-announced", message, state, _said("without", "trailers"))
             if state is HTTPState.BODY:
-                raise self.error("http-trailers-after-body", message, state)
+                raise self.error("http-trailers-after-body", message, state, _said("before", "trailers"))
             if state is not HTTPState.TRAILERS:
-                raise self.error("http-after-complete", message, state)
+                raise self.error("http-after-complete", message, state, _said("after", kind, state))
             self.check_headers(message, state)
             if not message.get("more_trailers", False):
                 self.state = HTTPState.DONE
         elif kind == "http.response.debug":
             if state is HTTPState.DONE:
                 raise self.error("http-after-complete", message, state)
+        elif kind == "http.response.push":
+            self.broken("http-push-offered", message, state)
+            return _IGNORED
         else:
             raise self.error("http-unknown-type", message, state)
         return kind
@@ -125,7 +128,28 @@ class HTTPProtocol(Checker):
     def app_returned(self) -> ASGIProtocolError | None:
         """The error for an app that returned now, if returning breaks a rule (and is not relaxed)."""
         if self.state is HTTPState.START:
-            return self.error("http-response-started", None, self.state)
+            return self.error("http-response-started", None, self.state, _STARLETTE_SAYS + _NO_RESPONSE)
         if self.state is not HTTPState.DONE and self.strict:  # a relaxed rule: Starlette truncates
             return self.error("http-response-complete", None, self.state)
         return None
+
+
+#: What :meth:`HTTPProtocol.app_sends` returns for a message that is dropped, not delivered.
+_IGNORED = "ignored"
+
+# Starlette's TestClient asserts some of these rules itself; its words are added to ours, so
+# that a test expecting its AssertionError (ASGIProtocolError is one too) still matches.
+_STARLETTE_SAYS = "Starlette's TestClient says: "
+_NO_RESPONSE = "TestClient did not receive any response."
+_MULTIPLE_STARTS = 'Received multiple "http.response.start" messages.'
+
+
+def _said(how: str, what: str, state: HTTPState | None = None) -> str:
+    """Starlette's words for a message out of place: 'Received "http.response.X" <how> <what>.'"""
+    if how == "without":  # a body without a start, trailers without declaring them
+        sent, missing = ("body", '"http.response.start"') if what == "start" else ("trailers", "declaring trailers")
+        return f'{_STARLETTE_SAYS}Received "http.response.{sent}" without {missing}.'
+    if how == "before":
+        return f'{_STARLETTE_SAYS}Received "http.response.trailers" before body completed.'
+    ended = "body" if state is HTTPState.TRAILERS and what == "http.response.body" else "response"
+    return f'{_STARLETTE_SAYS}Received "{what}" after {ended} completed.'

@@ -39,7 +39,13 @@ TABLE: tuple[Rule, ...] = (
     Rule(
         "http-unknown-type",
         "The app sends only 'http.response.start', 'http.response.body', 'http.response.trailers' "
-        "(and Starlette's 'http.response.debug').",
+        "(and Starlette's 'http.response.debug'), and the messages of the extensions offered.",
+    ),
+    Rule(
+        "http-push-offered",
+        "'http.response.push' only where the server offered the extension (without strict, it is dropped, "
+        "as Starlette's client drops it).",
+        relaxed=True,
     ),
     Rule("http-start-first", "'http.response.start' comes before any body."),
     Rule("http-start-once", "There is exactly one 'http.response.start'."),
