@@ -677,3 +677,19 @@ async def test_background_work_left_at_the_client_s_close_is_cancelled_after_the
     assert cancelled.is_set()
     if not hasattr(client, "target"):
         await chunks.aclose()  # type: ignore[union-attr]
+
+
+@live.RAISE
+async def test_a_stream_whose_read_raised_closes_at_once(make_client: Any) -> None:
+    """The read that raised the app's failure ended the exchange: the close waits for nothing."""
+
+    async def late_failure(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"body"})
+        raise RuntimeError("late failure")
+
+    client = make_client(late_failure, timeout=0.5)  # a close that waited would time out
+    with pytest.raises(RuntimeError, match="late failure"):
+        async with client.stream("GET", "/") as response:
+            await response.aread()
+    await client.aclose()

@@ -570,3 +570,28 @@ async def test_an_app_that_resists_cancellation_is_reported_not_waited_for(
             pass
     assert time.monotonic() - started < 0.45
     await client.aclose()
+
+
+async def test_the_app_s_sends_go_through_until_it_receives_the_test_s_close(make_client: Any) -> None:
+    """Messages the test sent before closing are still the app's to answer, as frames before a
+    close frame are; only once it has received the close do its sends fail."""
+    outcomes: list[str] = []
+
+    async def answers(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        await anyio.sleep(0.01)  # works on the message while the test's close arrives
+        await send({"type": "websocket.send", "text": f"got {message['text']}"})
+        outcomes.append("answered")
+        outcomes.append((await receive())["type"])
+        try:
+            await send({"type": "websocket.send", "text": "too late"})
+        except ClientDisconnected:
+            outcomes.append("refused")
+
+    client = make_client(answers)
+    async with client.websocket_connect("/ws") as ws:
+        await ws.send_text("last words")
+    await client.aclose()
+    assert outcomes == ["answered", "websocket.disconnect", "refused"]

@@ -722,7 +722,11 @@ class ResponseBody(httpx2.AsyncByteStream):
 
     async def __anext__(self) -> bytes:
         if not self._ended:
-            chunk = await self.exchange.next_chunk()
+            try:
+                chunk = await self.exchange.next_chunk()
+            except Exception:  # the app's failure, or a timeout: either way, the exchange is over
+                self._ended = True
+                raise
             if chunk is not None:
                 return chunk
             self._ended = True

@@ -356,7 +356,11 @@ class _SyncBody(httpx2.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         exchange = self._body.exchange
         while True:
-            chunk = self._loop.call(exchange.next_chunk)
+            try:
+                chunk = self._loop.call(exchange.next_chunk)
+            except Exception:  # the app's failure, or a timeout: either way, the exchange is over
+                self._body.ended()
+                raise
             if chunk is None:
                 self._body.ended()
                 return

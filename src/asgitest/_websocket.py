@@ -75,10 +75,20 @@ class _Connection:
         self.to_test: MessageQueue[Message] = MessageQueue()
         self.connected_sent = False
         self.closed_by_test: Message | None = None  # the websocket.disconnect delivered to the app
+        #: Whether the app has received the test's close, or has returned: only then do its
+        #: sends fail. Until it takes the close, the app is still at messages the test sent
+        #: before it (as a server is at the frames before a close frame), and its sends go
+        #: through, as they do with Starlette's client until it cancels the app.
+        self.close_seen = False
         self.closed_at = 0.0
         self.closed_how = ""
         self.closed_in: str | None = None  # the test running when the test side closed
         self.send_reported = False  # a send after the close is reported once per connection
+
+    def app_returned(self) -> None:
+        """The app task has finished (called on the loop)."""
+        self.close_seen = True  # nothing is on its way to the app any more
+        self.to_test.put(_APP_DONE)
 
     def describe_close(self) -> str:
         return f"{self.closed_how} {time.monotonic() - self.closed_at:.3f}s ago"
@@ -101,12 +111,14 @@ class _AppSide:
             message = dict(conn.closed_by_test)
         else:
             message = await conn.to_app.get(None)
+        if message["type"] == "websocket.disconnect":
+            conn.close_seen = True
         conn.protocol.app_received(message)
         return message
 
     async def send(self, message: Message) -> None:
         conn = self.conn
-        if conn.closed_by_test is not None:
+        if conn.closed_by_test is not None and conn.close_seen:
             conn.protocol.transcript.app_sent(message)
             conn.protocol.transcript.note("that send raised ClientDisconnected in the app")
             closed_in = f" in {conn.closed_in}" if conn.closed_in else ""
@@ -192,7 +204,7 @@ class AsyncWebSocketSession:
             raise ClientClosedError("this WebSocket session was already opened; open a new one")
         conn = self._conn = _Connection(self.scope, self._config, self._registry.number())
         app_side = _AppSide(conn)
-        self._task = spawn(conn.where, app_side.run, lambda: conn.to_test.put(_APP_DONE))
+        self._task = spawn(conn.where, app_side.run, conn.app_returned)
         self._registry.opened(self)
         self._app_side = weakref.ref(app_side)
         del app_side
