@@ -123,18 +123,18 @@ async def room(websocket: WebSocket, number: int) -> None:
 
 
 def test_a_bad_room_number_is_refused():
-    # FastAPI refuses the handshake with a *list* of validation errors as the close reason;
-    # ASGI wants a str, and asgitest names the rule that was broken.
+    # FastAPI refuses the handshake with a *list* of validation errors as the close reason.
+    # Starlette's TestClient lets it through, and so does asgitest by default.
     client = TestClient(rooms)
-    with pytest.raises(ASGIProtocolError) as caught, client.websocket_connect("/rooms/seven"):
-        pass
-    assert caught.value.rule == "ws-close-reason-str"
-
-    # strict=False lets it through, as Starlette's TestClient does, until the app is fixed.
-    client = TestClient(rooms, strict=False)
     with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/rooms/seven"):
         pass
     assert refused.value.code == 1008
+
+    # ASGI wants a str: strict=True (or --asgi-strict for a whole suite) names the broken rule.
+    client = TestClient(rooms, strict=True)
+    with pytest.raises(ASGIProtocolError) as caught, client.websocket_connect("/rooms/seven"):
+        pass
+    assert caught.value.rule == "ws-close-reason-str"
 
 
 # --8<-- [end:strict]

@@ -23,7 +23,7 @@ async def greeting() -> Response:
 
 
 def test_a_wrong_content_length_is_reported():
-    with TestClient(app) as client, pytest.raises(ASGIProtocolError) as caught:
+    with TestClient(app, strict=True) as client, pytest.raises(ASGIProtocolError) as caught:
         client.get("/greeting")
     assert caught.value.rule == "http-content-length"
 
@@ -47,7 +47,7 @@ async def subscribe(websocket: WebSocket) -> None:
 
 
 def test_a_kept_socket_is_reported():
-    client = TestClient(app)
+    client = TestClient(app, strict=True)  # by default: a finding in the plugin's summary
     with client.websocket_connect("/subscribe"):
         pass
     with pytest.warns(StaleConnectionWarning, match="1 closed WebSocket connection"):
@@ -70,7 +70,7 @@ async def echo(websocket: WebSocket) -> None:
 
 
 def test_a_session_left_open_is_reported():
-    client = TestClient(app)
+    client = TestClient(app, strict=True)  # by default: a finding in the plugin's summary
     client.websocket_connect("/echo").__enter__()  # the bug: never left (use `with`)
     with pytest.warns(UnclosedConnectionWarning, match="WebSocket session to /echo: 1 left open"):
         client.close()
@@ -107,7 +107,7 @@ async def clock_v2(websocket: WebSocket) -> None:
 
 
 def test_an_app_that_ignores_the_close_is_cancelled():
-    with TestClient(app, grace_period=0.1) as client:
+    with TestClient(app, grace_period=0.1, strict=True) as client:
         with pytest.warns(AppCancelledWarning), client.websocket_connect("/clock") as ws:
             assert ws.receive_text() == "tick"
         with client.websocket_connect("/clock/v2") as ws:  # returns on the close: no warning

@@ -130,17 +130,21 @@ class AsyncTestClient(httpx2.AsyncClient):
         client: the ``client`` (host, port) of every scope.
         timeout: the bound of every wait (response start, each body chunk, WebSocket
             accept and receive, lifespan); a per-call ``timeout`` overrides it. None
-            disables the bound.
-        grace_period: seconds an app gets to finish after a disconnect before it is cancelled.
+            disables the bound. Not given: the suite's default (``--asgi-timeout``,
+            ``ASGITEST_TIMEOUT``), else :data:`~asgitest.DEFAULT_TIMEOUT` (30 s).
+        grace_period: seconds an app gets to finish after a disconnect before it is
+            cancelled. Not given: the suite's default, else 1 s.
         wait_for_app: whether reading a response to its end also waits for the app coroutine
             to return (so its background tasks have run and their exceptions are raised), as
             Starlette's TestClient does. With False, the body ends with the app's last chunk
             and the app runs on; :meth:`wait_idle` waits for it. A request can override it
             with ``extensions={"wait_for_app": ...}``.
-        strict: enforce every ASGI rule asgitest knows (see :class:`ASGIProtocolError`). With
-            False, the rules Starlette's TestClient does not enforce (status range, header
-            syntax, content-length, a body cut short, close codes...) are not enforced either:
-            a step when migrating a suite.
+        strict: turn every check into an error or a warning: the ASGI rules Starlette's
+            TestClient does not enforce (status range, header syntax, content-length, a body
+            cut short, close codes...; see :class:`ASGIProtocolError`), and the findings
+            (sessions left open, apps cancelled, stale sockets) as warnings. Not given: the
+            suite's default (``--asgi-strict``, ``ASGITEST_STRICT``), else False: nothing a
+            test passing with Starlette's client would fail on.
     """
 
     __test__ = False
