@@ -49,11 +49,13 @@ def snippet_references() -> list[tuple[Path, str, str | None]]:
     return found
 
 
+NO_PLUGINS = ("-p", "no:randomly", "-p", "no:cacheprovider")
+
+
 def test_the_examples_pass() -> None:
     result = subprocess.run(
         # The samples show what a user gets: asgitest's defaults, not this repository's strict setting.
-        [sys.executable, "-m", "pytest", "docs/examples", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
-        + ["-o", "asgitest_strict=false"],
+        [sys.executable, "-m", "pytest", "docs/examples", "-q", *NO_PLUGINS, "-o", "asgitest_strict=false"],
         cwd=ROOT,
         capture_output=True,
         text=True,

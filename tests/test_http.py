@@ -72,6 +72,7 @@ async def test_port_zero_in_the_base_url_is_the_server_s_port(make_client: Any) 
     assert dict(scope["headers"])["host"] == "testserver:0"
 
 
+@live.LOOP
 async def test_the_test_s_context_variables_reach_the_app(make_client: Any) -> None:
     """As a task group's tasks do: the app runs in a copy of the calling test's context."""
     seen: list[str] = []

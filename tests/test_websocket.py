@@ -290,7 +290,6 @@ async def test_a_session_s_scope_is_the_dict_the_app_received(make_client: Any) 
     await client.aclose()
 
 
-@live.SCOPE
 async def test_websocket_connect_takes_a_request_s_arguments(make_client: Any) -> None:
     """As Starlette's client does: auth adds its headers; the rest is accepted."""
     client = make_client(echo)
@@ -572,6 +571,7 @@ async def test_an_app_that_resists_cancellation_is_reported_not_waited_for(
     await client.aclose()
 
 
+@live.SERVER
 async def test_the_app_s_sends_go_through_until_it_receives_the_test_s_close(make_client: Any) -> None:
     """Messages the test sent before closing are still the app's to answer, as frames before a
     close frame are; only once it has received the close do its sends fail."""

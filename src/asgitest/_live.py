@@ -33,7 +33,19 @@ from ._errors import (
     WebSocketDisconnect,
     is_disconnect_exit,
 )
-from ._types import ASGIApp, CookieTypes, HeaderTypes, Message, QueryParamTypes, Receive, Scope, Send, TimeoutTypes
+from ._types import (
+    ASGIApp,
+    AuthTypes,
+    CookieTypes,
+    HeaderTypes,
+    Message,
+    QueryParamTypes,
+    Receive,
+    Scope,
+    Send,
+    TimeoutTypes,
+    UseClientDefault,
+)
 from ._websocket import ABNORMAL_CLOSURE, bytes_of, json_message, json_of, text_of
 
 __all__ = ["AsyncLiveTestClient", "AsyncLiveWebSocketSession", "LiveServer", "LiveTestClient", "LiveWebSocketSession"]
@@ -57,6 +69,8 @@ class LiveServer:
         self.app = as_asgi3(app)
         self.options = uvicorn_options
         self.errors: list[BaseException] = []
+        #: The scope of each WebSocket connection the app served, by the client's address.
+        self.websocket_scopes: dict[tuple[str, int], Scope] = {}
         self.url = ""
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -67,6 +81,8 @@ class LiveServer:
         if scope["type"] == "lifespan":
             await self._lifespan(scope, receive, send)
             return
+        if scope["type"] == "websocket" and scope.get("client"):
+            self.websocket_scopes[tuple(scope["client"])] = scope  # for the session's .scope
 
         async def send_and_yield(message: Message) -> None:
             # uvicorn's send() returns at once after the client left, without yielding: an app
@@ -195,11 +211,15 @@ class LiveServer:
 
     def client(self, **options: Any) -> LiveTestClient:
         """A sync client of this server (``options`` as for :class:`~asgitest.TestClient`)."""
-        return LiveTestClient(self.url, **options)
+        client = LiveTestClient(self.url, **options)
+        client.server = self
+        return client
 
     def async_client(self, **options: Any) -> AsyncLiveTestClient:
         """An async client of this server (``options`` as for :class:`~asgitest.AsyncTestClient`)."""
-        return AsyncLiveTestClient(self.url, **options)
+        client = AsyncLiveTestClient(self.url, **options)
+        client.server = self
+        return client
 
 
 def _client_kwargs(
@@ -227,6 +247,8 @@ class LiveTestClient(httpx2.Client):
     """
 
     __test__ = False
+    #: The server that made this client (:meth:`LiveServer.client`), if one did.
+    server: LiveServer | None = None
 
     def __init__(
         self,
@@ -251,17 +273,26 @@ class LiveTestClient(httpx2.Client):
         params: QueryParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: CookieTypes | None = None,
+        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
         timeout: float | None = None,
+        extensions: dict[str, Any] | None = None,
+        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
+        **body: Any,
     ) -> LiveWebSocketSession:
         """A WebSocket session to ``url``; ``with`` performs the handshake."""
         check_open(self)
-        return LiveWebSocketSession(self, url, subprotocols, params, headers, cookies, timeout or self._default_wait)
+        request = {"auth": auth, "extensions": extensions, "follow_redirects": follow_redirects}
+        return LiveWebSocketSession(
+            self, url, subprotocols, params, headers, cookies, timeout or self._default_wait, request
+        )
 
 
 class AsyncLiveTestClient(httpx2.AsyncClient):
     """An async client of a live server, with :class:`~asgitest.AsyncTestClient`'s WebSocket API."""
 
     __test__ = False
+    #: The server that made this client (:meth:`LiveServer.client`), if one did.
+    server: LiveServer | None = None
 
     def __init__(
         self,
@@ -286,12 +317,17 @@ class AsyncLiveTestClient(httpx2.AsyncClient):
         params: QueryParamTypes | None = None,
         headers: HeaderTypes | None = None,
         cookies: CookieTypes | None = None,
+        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
         timeout: float | None = None,
+        extensions: dict[str, Any] | None = None,
+        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
+        **body: Any,
     ) -> AsyncLiveWebSocketSession:
         """A WebSocket session to ``url``; ``async with`` performs the handshake."""
         check_open(self)
+        request = {"auth": auth, "extensions": extensions, "follow_redirects": follow_redirects}
         return AsyncLiveWebSocketSession(
-            self, url, subprotocols, params, headers, cookies, timeout or self._default_wait
+            self, url, subprotocols, params, headers, cookies, timeout or self._default_wait, request
         )
 
 
@@ -331,8 +367,10 @@ class _SessionBase:
     accepted_subprotocol: str | None
     extra_headers: list[tuple[bytes, bytes]] | None
 
-    def __init__(self, url: str, timeout: float | None) -> None:
+    def __init__(self, url: str, timeout: float | None, server: LiveServer | None) -> None:
         parsed = httpx2.URL(url)
+        self._server = server
+        self._client_address: tuple[str, int] | None = None
         self.where = f"WebSocket {parsed.raw_path.decode('ascii', 'replace')} (live, {parsed.host}:{parsed.port})"
         self._timeout = timeout
         self._closed: Message | None = None
@@ -340,7 +378,20 @@ class _SessionBase:
         self.accepted_subprotocol = None
         self.extra_headers = None
 
+    @property
+    def scope(self) -> Scope:
+        """The scope the app received for this connection (the server's own dict)."""
+        if self._server is None:
+            raise ClientClosedError(
+                "only a client made by LiveServer.client() or async_client() knows the scopes its server served"
+            )
+        if self._client_address is None or self._client_address not in self._server.websocket_scopes:
+            raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
+        return self._server.websocket_scopes[self._client_address]
+
     def _connected(self, session: Any) -> None:
+        address = session.stream.get_extra_info("client_addr")
+        self._client_address = None if address is None else (str(address[0]), int(address[1]))
         response = session.response
         if response is None:  # pragma: no cover - httpx2 always keeps the handshake response
             return
@@ -387,15 +438,17 @@ class LiveWebSocketSession(_SessionBase):
         headers: HeaderTypes | None,
         cookies: CookieTypes | None,
         timeout: float | None,
+        request: dict[str, Any],
     ) -> None:
         self._url = _ws_url(client, url)
-        super().__init__(self._url, timeout)
+        super().__init__(self._url, timeout, getattr(client, "server", None))
         self._client = client
         self._connect_args: dict[str, Any] = {
             "subprotocols": list(subprotocols or []) or None,
             "params": params,
             "headers": headers,
             "cookies": cookies,
+            **request,
         }
         self._stack = contextlib.ExitStack()
         self._session: Any = None
@@ -484,15 +537,17 @@ class AsyncLiveWebSocketSession(_SessionBase):
         headers: HeaderTypes | None,
         cookies: CookieTypes | None,
         timeout: float | None,
+        request: dict[str, Any],
     ) -> None:
         self._url = _ws_url(client, url)
-        super().__init__(self._url, timeout)
+        super().__init__(self._url, timeout, getattr(client, "server", None))
         self._client = client
         self._connect_args: dict[str, Any] = {
             "subprotocols": list(subprotocols or []) or None,
             "params": params,
             "headers": headers,
             "cookies": cookies,
+            **request,
         }
         self._stack = contextlib.AsyncExitStack()
         self._session: Any = None
