@@ -397,3 +397,29 @@ def test_the_public_surface_is_exactly_all() -> None:
 async def send_json_app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "http":
         await send_json(send, {"ok": True})
+
+
+def test_the_suite_s_defaults_come_from_the_environment() -> None:
+    from asgitest._config import DEFAULT_TIMEOUT, Defaults, from_environment
+
+    assert from_environment({}) == Defaults(timeout=DEFAULT_TIMEOUT, grace_period=1.0, strict=False)
+    assert DEFAULT_TIMEOUT == 30.0  # a 15 s SSE keep-alive fits
+    environ = {"ASGITEST_TIMEOUT": "none", "ASGITEST_GRACE_PERIOD": "0.5", "ASGITEST_STRICT": "yes"}
+    assert from_environment(environ) == Defaults(timeout=None, grace_period=0.5, strict=True)
+    for name, value, message in [
+        ("ASGITEST_TIMEOUT", "soon", "ASGITEST_TIMEOUT must be a number of seconds, not 'soon'"),
+        ("ASGITEST_GRACE_PERIOD", "-1", "ASGITEST_GRACE_PERIOD must be a finite number of seconds"),
+        ("ASGITEST_STRICT", "maybe", "ASGITEST_STRICT must be true or false"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            from_environment({name: value})
+
+
+@pytest.mark.parametrize(
+    ("grace_period", "error"), [(-1, ValueError), (float("inf"), ValueError), ("1", TypeError), (True, TypeError)]
+)
+def test_a_bad_grace_period_is_refused_at_construction(grace_period: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="grace_period must be"):
+        TestClient(echo_scope, grace_period=grace_period)
+    with pytest.raises(error, match="grace_period must be"):
+        asgitest.AsyncTestClient(echo_scope, grace_period=grace_period)

@@ -90,9 +90,10 @@ def parse_timeout(text: str, source: str) -> float | None:
 
 def parse_seconds(text: str, source: str) -> float:
     try:
-        return check_seconds(float(text), source)
+        seconds = float(text)
     except ValueError:
         raise ValueError(f"{source} must be a number of seconds, not {text!r}") from None
+    return check_seconds(seconds, source)
 
 
 def parse_bool(text: str, source: str) -> bool:
