@@ -326,6 +326,31 @@ async def test_an_app_that_keeps_closed_sockets_is_reported(make_client: Any) ->
 
 
 @live.CHECK
+async def test_by_default_a_kept_socket_is_a_finding_only_once_the_app_sends_on_it(make_client: Any) -> None:
+    """A reference alone breaks nothing (FastAPI's own tests keep sockets for their asserts):
+    no warning. A send on the kept socket fails in the app, as under a server, and is a
+    finding naming the test that closed the socket."""
+    from asgitest import _report
+
+    app = lobby(forget_sockets=True)
+    client = make_client(app, strict=False)
+    await play_one_round(client, "first")
+    _report.take()
+    await client.aclose()  # no StaleConnectionWarning (filterwarnings = error would fail here)
+    assert _report.take() == []
+
+    client = make_client(app, strict=False)
+    with pytest.raises(starlette.websockets.WebSocketDisconnect) as caught:
+        await play_one_round(client, "second")
+    assert caught.value.code == 1006
+    await client.aclose()
+    findings = [finding for finding in _report.take() if finding.kind == "StaleConnectionWarning"]
+    assert len(findings) == 1
+    assert "the app sent 'websocket.send' on WebSocket /ws" in findings[0].message
+    assert "test_by_default_a_kept_socket_is_a_finding_only_once_the_app_sends_on_it" in findings[0].message
+
+
+@live.CHECK
 async def test_a_logged_traceback_holding_a_closed_socket_is_no_leak(make_client: Any) -> None:
     """Quart and Falcon log a handler's exception; the kept record's traceback holds the
     handler's finished frame, and that frame the socket: not the app's reference."""

@@ -595,3 +595,26 @@ async def test_the_app_s_sends_go_through_until_it_receives_the_test_s_close(mak
         await ws.send_text("last words")
     await client.aclose()
     assert outcomes == ["answered", "websocket.disconnect", "refused"]
+
+
+@live.RAISE
+async def test_what_the_app_lets_escape_after_the_test_closed_is_raised_at_the_exit(make_client: Any) -> None:
+    """As Starlette's client does, and FastAPI's WebSocket tutorial tests expect: the
+    endpoint's receive_text() raises WebSocketDisconnect on the close, and it escapes."""
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+    from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
+
+    async def endpoint(websocket: WebSocket) -> None:  # as FastAPI's tutorial writes it
+        await websocket.accept()
+        while True:
+            await websocket.send_text(f"echo: {await websocket.receive_text()}")
+
+    client = make_client(Starlette(routes=[WebSocketRoute("/ws", endpoint)]))
+    with pytest.raises(StarletteWebSocketDisconnect) as caught:  # the app's own exception
+        async with client.websocket_connect("/ws") as ws:
+            await ws.send_text("hi")
+            assert await ws.receive_text() == "echo: hi"
+    await client.aclose()
+    assert caught.value.code == 1000

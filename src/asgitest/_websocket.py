@@ -4,13 +4,15 @@ Messages from the app to the test are queued without bound, so an app that
 broadcasts from a background task never waits for the test. When the test
 closes a session the app receives ``websocket.disconnect`` with the code, gets
 the client's grace period to finish its cleanup, and is cancelled only after
-it. A send on a session the test has closed raises :class:`ClientDisconnected`
-in the app, as a production server raises an ``OSError``; the message names the
-session and the likely cause.
+it. Once the app has received that close (or has returned), a send on the session
+raises :class:`ClientDisconnected` in the app, as a production server raises an
+``OSError``; the message names the session, the test that closed it and the likely
+cause. What the app lets escape after the close is raised at the session's exit, as
+Starlette's client raises it, unless it only stems from such a refused send.
 
 The app is given the ``receive``/``send`` of a small :class:`_AppSide` object
 that the test's session does not hold, so once a session has closed, the only
-references left to that object are the app's; the client's registry watches it
+references left to that object are the app's; a strict client's registry watches it
 through a weak reference and reports it if it outlives the client.
 """
 
