@@ -32,6 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PEP508Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from . import RunnerError
 from .sdist import normalize
 from .tomlfile import load_toml
@@ -49,10 +54,6 @@ REQUIREMENT_FILES = (
 TEST_EXTRAS = ("tests", "test", "testing")
 TEST_GROUPS = ("tests", "test", "testing", "dev")  # the first one found
 
-_REQUIREMENT = re.compile(
-    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
-    r"(?P<extras>\[[^\]]*\])?\s*(?P<specifier>[^;]*?)\s*(?P<marker>;.*)?$"
-)
 _SELF = re.compile(r"^(?:(?:-e|--editable)\s+)?\.(?P<extras>\[[^\]]*\])?$")  # "-e .[all]": the package itself
 
 
@@ -84,16 +85,18 @@ class InstallReport:
 
 
 def parse_requirement(text: str) -> Requirement:
-    """Split a PEP 508 requirement into name, extras, version specifier and marker."""
-    match = _REQUIREMENT.match(text.strip())
-    if match is None:
-        raise RunnerError(f"cannot read the requirement {text!r}")
+    """Split a PEP 508 requirement into name, extras, version specifier and marker
+    (with ``packaging``, which pytest depends on)."""
+    try:
+        parsed = PEP508Requirement(text.strip())
+    except InvalidRequirement as error:
+        raise RunnerError(f"cannot read the requirement {text!r}: {error}") from None
     return Requirement(
         text=text.strip(),
-        name=normalize(match["name"]),
-        extras=(match["extras"] or "").replace(" ", ""),
-        specifier=match["specifier"],
-        marker=match["marker"] or "",
+        name=normalize(parsed.name),
+        extras=f"[{','.join(sorted(parsed.extras))}]" if parsed.extras else "",
+        specifier=str(parsed.specifier),
+        marker=f"; {parsed.marker}" if parsed.marker else "",
     )
 
 
@@ -161,46 +164,12 @@ def read_test_requirements(root: Path, package: str, extras: Sequence[str] = ())
     return sources, list(unique.values())
 
 
-def _release(version: str) -> tuple[int, ...] | None:
-    """The release numbers of a version ("1.2.3b1" gives (1, 2, 3)); None if it does not start with one."""
-    match = re.match(r"\d+(?:\.\d+)*", version.strip())
-    return tuple(int(part) for part in match[0].split(".")) if match else None
-
-
-def _padded(left: tuple[int, ...], right: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Both release tuples, zero-padded to the same length so that 1.0 equals 1.0.0."""
-    size = max(len(left), len(right))
-    return left + (0,) * (size - len(left)), right + (0,) * (size - len(right))
-
-
-def _clause_holds(release: tuple[int, ...], clause: str) -> bool | None:
-    """Whether a release satisfies one specifier clause (">=1.2"); None when that cannot be told simply."""
-    match = re.fullmatch(r"\s*(~=|==|!=|<=|>=|<|>)\s*(\d[\d.]*?)(\.\*)?(?:(?:a|b|rc|\.?post|\.?dev)\d*)*\s*", clause)
-    bound = _release(match[2]) if match else None
-    if match is None or bound is None:
-        return None
-    if match[3]:  # "==1.2.*" and "!=1.2.*"
-        equal = release[: len(bound)] == bound
-        return equal if match[1] == "==" else (not equal if match[1] == "!=" else None)
-    if match[1] == "~=":
-        return _padded(release, bound)[0] >= _padded(release, bound)[1] and release[: len(bound) - 1] == bound[:-1]
-    mine, theirs = _padded(release, bound)
-    results = {"==": mine == theirs, "!=": mine != theirs, "<=": mine <= theirs, ">=": mine >= theirs}
-    return {**results, "<": mine < theirs, ">": mine > theirs}[match[1]]
-
-
 def satisfies(version: str, specifier: str) -> bool | None:
-    """Whether ``version`` is in the range ``specifier`` (">=1.0,<2"), judged on release numbers only.
-
-    Pre- and post-release parts are ignored; None when a clause is beyond this simple reading.
-    """
-    release = _release(version)
-    if release is None:
+    """Whether ``version`` is in the range ``specifier`` (">=1.0,<2"); None if it is no PEP 440 version."""
+    try:
+        return SpecifierSet(specifier).contains(Version(version), prereleases=True)
+    except InvalidVersion:
         return None
-    verdicts = [_clause_holds(release, clause) for clause in specifier.split(",") if clause.strip()]
-    if False in verdicts:
-        return False
-    return None if None in verdicts else True
 
 
 def installed_versions() -> dict[str, str]:
