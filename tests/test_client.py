@@ -22,7 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import asgitest
-from asgitest import Receive, Scope, Send, StaleConnectionWarning, TestClient
+from asgitest import Message, Receive, Scope, Send, StaleConnectionWarning, TestClient
 
 from . import live
 from .apps import echo_scope, send_json
@@ -88,31 +88,62 @@ async def test_everything_runs_on_one_loop(make_client: Any, flavor: str, manage
         assert seen[0][2] != threading.get_ident()
 
 
-def test_the_loop_thread_starts_on_first_use_and_stops_on_close() -> None:
-    def loop_threads() -> list[threading.Thread]:
-        return [t for t in threading.enumerate() if t.name.startswith("asgitest loop")]
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_every_sync_client_of_a_backend_shares_one_loop_thread(backend: str) -> None:
+    """As a server runs every connection on its loop: clients with or without `with`,
+    closed or never closed, a suite's thousands of module-level ones, one thread."""
 
-    client = TestClient(loop_recorder([]))
-    assert loop_threads() == []
-    client.get("/")
-    client.get("/")
-    assert len(loop_threads()) == 1
-    client.close()
-    assert loop_threads() == []
+    def loop_threads() -> set[str]:
+        return {t.name for t in threading.enumerate() if t.name.startswith(f"asgitest loop ({backend}")}
 
-    with TestClient(loop_recorder([])) as managed:
+    seen: list[tuple[str, object, int]] = []
+    closed = TestClient(loop_recorder(seen), backend=backend)  # type: ignore[arg-type]
+    closed.get("/")
+    closed.close()
+    with TestClient(loop_recorder(seen), backend=backend) as managed:  # type: ignore[arg-type]
         managed.get("/")
-        assert len(loop_threads()) == 1
-    assert loop_threads() == []
-
-    forgotten = TestClient(loop_recorder([]))
-    forgotten.get("/")
+    never_closed = [TestClient(loop_recorder(seen), backend=backend) for _ in range(2000)]  # type: ignore[arg-type]
+    for client in never_closed[::200]:
+        client.get("/")
     assert len(loop_threads()) == 1
-    del forgotten
-    gc.collect()  # the collected client asks its loop to stop; the thread ends by itself
-    for thread in loop_threads():
-        thread.join(timeout=10)
-    assert loop_threads() == []
+    assert len({loop for _, loop, _ in seen}) == 1  # one event loop, too
+    assert len({thread for _, _, thread in seen}) == 1
+    del never_closed, client
+    gc.collect()
+    assert len(loop_threads()) == 1
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_two_users_share_the_app_s_loop_bound_objects(backend: str) -> None:
+    """Two sync clients (two users, two cookie jars) on one app whose rooms are asyncio or trio
+    objects made on the first request's loop: with a loop per client, the second user breaks."""
+    rooms: dict[str, Any] = {}
+
+    async def chat(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        user = scope["path"].rsplit("/", 1)[1]
+        if "lobby" not in rooms:  # made on the loop of the first user's request
+            rooms["lobby"] = anyio.create_memory_object_stream[str](100)
+        send_stream, receive_stream = rooms["lobby"]
+        if user == "ada":
+            await send_stream.send("hello from ada")
+            await receive()
+        else:
+            await send({"type": "websocket.send", "text": await receive_stream.receive()})
+            await receive()
+
+    ada = TestClient(chat, backend=backend)  # type: ignore[arg-type]
+    bob = TestClient(chat, backend=backend)  # type: ignore[arg-type]
+    # bob waits in the room first; then ada speaks, waking bob's wait
+    with bob.websocket_connect("/chat/bob") as heard, ada.websocket_connect("/chat/ada"):
+        assert heard.receive_text(timeout=5) == "hello from ada"
+    ada.close()
+    bob.close()
+    for stream in rooms["lobby"]:
+        stream.close()
 
 
 async def _requests_and_messages(client: Any) -> None:
@@ -179,39 +210,33 @@ async def test_async_requests_and_messages_leave_no_reference_cycles() -> None:
             gc.enable()
 
 
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_a_stopped_loop_waits_idle_for_the_next_client_only_when_clean(backend: str) -> None:
-    """Starting a thread and a loop costs more than a request: a closed client leaves its
-    loop to the next one, once nothing of its own is left there."""
-    threads: list[threading.Thread] = []
-    finished: list[str] = []
+def test_a_task_the_app_leaves_running_ends_with_its_own_client() -> None:
+    """The loop is shared: a task one client's app left running, and an async generator it left
+    unfinished, end when that client closes (after the grace period), not when another client
+    does, and not never."""
+    escaped: list[asyncio.Task[Any]] = []
     kept: list[Any] = []
+    finished: list[str] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        threads.append(threading.current_thread())  # idents are reused, threads are not
-        if scope["path"] == "/generator":
-            kept.append(counting(finished))  # the app keeps it unfinished: the client's close finishes it
-            await anext(kept[0])
         if scope["path"] == "/escape":
-            task = asyncio.create_task(asyncio.Event().wait())  # outlives the request
-            escaped.append(task)
+            escaped.append(asyncio.create_task(asyncio.Event().wait(), name="forgotten"))  # outlives the request
+            kept.append(counting(finished))  # the app keeps it unfinished
+            await anext(kept[0])
         await send_json(send, {})
 
-    escaped: list[asyncio.Task[Any]] = []
-    for path in ["/", "/generator", "/", "/escape" if backend == "asyncio" else "/", "/"]:
-        with TestClient(app, backend=backend) as client:  # type: ignore[arg-type]
-            client.get(path)
-    assert finished == ["generator finished"]  # at the close of its client, as a loop's end does
-    first, *_, before_escape, after_escape = threads
-    assert all(thread is first for thread in threads[:4])  # one loop thread, client after client
-    if backend == "asyncio":  # a task left running: that loop stopped, the next client has a new one
-        assert before_escape is first
-        assert after_escape is not first
-        assert escaped[0].cancelled()
-    else:
-        assert after_escape is first
+    leaving = TestClient(app, grace_period=0.05, strict=True)
+    other = TestClient(app, grace_period=0.05, strict=True)
+    leaving.get("/escape")
+    other.get("/")
+    other.close()
+    assert not escaped[0].done()  # not the other client's to end
+    assert finished == []
+    leaving.close()  # as the end of a server's loop does: no warning
+    assert escaped[0].cancelled()
+    assert finished == ["generator finished"]
 
 
 async def counting(finished: list[str]) -> Any:
@@ -224,21 +249,45 @@ async def counting(finished: list[str]) -> Any:
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_a_dropped_client_s_cleanup_never_waits_for_its_loop(backend: str) -> None:
-    """The collector may run a dropped client's cleanup on any thread, another client's loop
-    among them: the cleanup only asks the loop to stop, and returns at once."""
+    """The collector may run a dropped client's cleanup on any thread, another loop's among
+    them: the cleanup only starts the client's close on the loop, and returns at once."""
     released: list[bool] = []
-    release = threading.Event()
-    client = TestClient(echo_scope, backend=backend)  # type: ignore[arg-type]
-    assert client.get("/").status_code == 200
-    loop = client._loop
-    loop.call_soon(lambda: released.append(release.wait(10)))  # the loop is busy until released
+    release, done = threading.Event(), threading.Event()
+    disconnects: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        disconnects.append(await receive())
+        done.set()
+
+    client = TestClient(app, backend=backend)  # type: ignore[arg-type]
+    client.websocket_connect("/ws").__enter__()  # left open, and the client dropped
+    client._loop.call_soon(lambda: released.append(release.wait(10)))  # the loop is busy until released
     del client
     gc.collect()  # the cleanup runs here; waiting for the loop would last until the wait above times out
     release.set()
-    for thread in threading.enumerate():
-        if thread.name.startswith("asgitest loop"):
-            thread.join(timeout=10)
+    assert done.wait(10)  # then the loop ends the dropped client's session
     assert released == [True]
+    assert [message["type"] for message in disconnects] == ["websocket.disconnect"]
+
+
+def test_a_sync_client_called_from_its_own_loop_raises_at_once() -> None:
+    """An app calling a sync client would wait for its own loop for ever."""
+    inner = TestClient(echo_scope)
+
+    async def calls_back(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            inner.get("/")
+        except RuntimeError as exc:
+            await send_json(send, {"error": str(exc)})
+
+    outer = TestClient(calls_back)
+    error = outer.get("/").json()["error"]
+    outer.close()
+    inner.close()
+    assert "called from its own event loop" in error
+    assert "Use an AsyncTestClient there" in error
 
 
 def test_the_sync_client_can_be_entered_again_like_starlettes() -> None:

@@ -1,4 +1,4 @@
-"""asgitest: test ASGI apps in-process, sync or async, on one event loop per client.
+"""asgitest: test ASGI apps in-process, sync or async, on one event loop as a server runs them.
 
 >>> from asgitest import TestClient
 >>> with TestClient(app) as client:  # doctest: +SKIP

@@ -55,7 +55,7 @@ class Engine:
         """Run the lifespan startup (at most one lifespan at a time)."""
         if self.lifespan is not None:
             raise RuntimeError("the client's lifespan is already running; leave the client before re-entering")
-        lifespan = Lifespan(self.config)
+        lifespan = Lifespan(self.config, self.registry.adopt)
         self.lifespan = lifespan
         try:
             await lifespan.startup()
@@ -84,6 +84,7 @@ class Engine:
             if self.lifespan is not None:
                 lifespan, self.lifespan = self.lifespan, None
                 await lifespan.shutdown()
+            await self.registry.end_adopted()
         finally:
             notices = self.registry.take_notices() + self.registry.stale()
         return notices

@@ -358,7 +358,7 @@ class HTTPExchange:
         self.scope = http_scope(self.request, self.config)
         self.protocol.transcript.opened(self.scope)
         self._progress = time.monotonic()
-        self.task = spawn(self.where, self._run_app, self._app_done)
+        self.task = spawn(self.where, self._run_app, self._app_done, owner=self.registry.adopt)
         self.registry.started(self.task)
         self.registry.opened(self)
 

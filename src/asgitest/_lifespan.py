@@ -9,6 +9,8 @@ startup, is raised with the app's own traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ._config import ClientConfig
 from ._errors import ASGITimeoutError, LifespanFailed
 from ._protocol import LifespanProtocol, LifespanState
@@ -25,8 +27,9 @@ _APP_DONE: Message = {"type": "asgitest.app_done"}
 class Lifespan:
     """Drives one app's lifespan scope."""
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, owner: Callable[[object], None] | None = None) -> None:
         self.config = config
+        self.owner = owner  # given each asyncio task the app starts (see _runner.task_owner)
         self.where = f"lifespan of {config.label}"
         self.protocol = LifespanProtocol(self.where, strict=config.strict)
         self.to_app: MessageQueue[Message] = MessageQueue()
@@ -50,7 +53,7 @@ class Lifespan:
 
     async def startup(self) -> None:
         """Send ``lifespan.startup`` and wait for the app's answer."""
-        self.task = spawn(self.where, self._run, lambda: self.to_test.put(_APP_DONE))
+        self.task = spawn(self.where, self._run, lambda: self.to_test.put(_APP_DONE), owner=self.owner)
         self.protocol.server_sends("lifespan.startup")
         self.to_app.put({"type": "lifespan.startup"})
         await checkpoint()  # the app's first step comes first: its answer is then queued

@@ -15,6 +15,8 @@ response; :meth:`Registry.wait_idle` and the client's close re-raise them).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import itertools
 import math
@@ -31,6 +33,7 @@ from . import _report
 from ._config import ClientConfig
 from ._errors import ASGITimeoutError, StaleConnectionWarning, UnclosedConnectionWarning
 from ._protocol import Transcript
+from ._runner import CANCEL_TIMEOUT
 
 if TYPE_CHECKING:
     from ._runner import AppTask
@@ -57,7 +60,17 @@ class Connection(Protocol):
 class Registry:
     """Tracks one client's open connections and the closed ones the app may still hold."""
 
-    __slots__ = ("_closed", "_errors", "_notices", "_numbers", "_open", "_tasks", "config")
+    __slots__ = (
+        "_closed",
+        "_errors",
+        "_generators",
+        "_notices",
+        "_numbers",
+        "_open",
+        "_tasks",
+        "_tasks_started",
+        "config",
+    )
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
@@ -67,6 +80,8 @@ class Registry:
         self._tasks: dict[AppTask, None] = {}
         self._notices: list[Notice] = []
         self._errors: list[BaseException] = []
+        self._tasks_started: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self._generators: weakref.WeakSet[types.AsyncGeneratorType[Any, Any]] = weakref.WeakSet()
 
     def number(self) -> int:
         """A fresh connection number, for messages."""
@@ -84,6 +99,33 @@ class Registry:
 
     def finished(self, task: AppTask) -> None:
         self._tasks.pop(task, None)
+
+    def adopt(self, thing: object) -> None:
+        """Answer for ``thing``, an asyncio task or an async generator that one of the client's
+        apps started on the shared loop (see :data:`~asgitest._runner.task_owner`)."""
+        if isinstance(thing, asyncio.Task):
+            self._tasks_started.add(thing)
+        elif isinstance(thing, types.AsyncGeneratorType):
+            self._generators.add(thing)
+
+    async def end_adopted(self) -> None:
+        """At the client's close, do what the end of a server's loop does to what the client's
+        apps left there: cancel their tasks still running after the grace period, and finish
+        their unfinished async generators. The loop is shared: nothing of one client runs on
+        into the next, and no generator is left for the collector to warn about."""
+        running = [task for task in self._tasks_started if not task.done()]
+        generators = list(self._generators)
+        self._tasks_started, self._generators = weakref.WeakSet(), weakref.WeakSet()
+        if running:
+            _, pending = await asyncio.wait(running, timeout=self.config.grace_period)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=CANCEL_TIMEOUT)
+        for generator in generators:
+            if generator.ag_frame is not None and not generator.ag_running:
+                with contextlib.suppress(Exception):
+                    await generator.aclose()
 
     def notice(self, category: type[Warning], message: str) -> None:
         """A diagnostic: with ``strict``, a warning queued for the test's thread (see

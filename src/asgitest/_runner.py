@@ -25,10 +25,18 @@ import anyio
 from ._errors import ASGITimeoutError
 from ._wait import Flag
 
-__all__ = ["CANCEL_TIMEOUT", "AppTask", "spawn"]
+__all__ = ["CANCEL_TIMEOUT", "AppTask", "spawn", "task_owner"]
 
 #: Seconds a cancelled app task gets to unwind before asgitest gives up on it.
 CANCEL_TIMEOUT = 5.0
+
+#: Who answers for the asyncio tasks and async generators an app starts: set in each app
+#: task's own context, so every task the app creates inherits it; the shared loop hands each
+#: new task and generator to it (the client's registry, which ends what is left when the
+#: client closes).
+task_owner: contextvars.ContextVar[Callable[[object], None] | None] = contextvars.ContextVar(
+    "asgitest_task_owner", default=None
+)
 
 
 class AppTask:
@@ -42,11 +50,17 @@ class AppTask:
         cancelled: whether asgitest cancelled the task after its grace period.
     """
 
-    __slots__ = ("_coro", "_done", "_on_finish", "_scope", "cancelled", "exception", "finished", "name")
+    __slots__ = ("_coro", "_done", "_on_finish", "_owner", "_scope", "cancelled", "exception", "finished", "name")
 
-    def __init__(self, name: str, on_finish: Callable[[], None] | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        on_finish: Callable[[], None] | None,
+        owner: Callable[[object], None] | None = None,
+    ) -> None:
         self.name = name
         self._on_finish = on_finish
+        self._owner = owner
         self.exception: BaseException | None = None
         self.finished = False
         self.cancelled = False
@@ -55,6 +69,8 @@ class AppTask:
         self._coro: Awaitable[None] | None = None
 
     async def _run(self, function: Callable[[], Awaitable[None]]) -> None:
+        if self._owner is not None:
+            task_owner.set(self._owner)  # this task's own context: the app's tasks inherit it
         try:
             with anyio.CancelScope() as self._scope:
                 if self.cancelled:  # before it started: the app never runs
@@ -65,10 +81,12 @@ class AppTask:
         except Exception as exc:
             self.exception = exc
         except BaseException as exc:
-            # A KeyboardInterrupt, SystemExit or a foreign cancellation: record it
-            # so the test sees it, and let the loop see it too.
+            # A SystemExit or KeyboardInterrupt the app raised is its outcome, for the test to
+            # see: the loop, shared by every client, must not die of it. A cancellation that
+            # is not ours (the loop ending) goes on.
             self.exception = exc
-            raise
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                raise
         finally:
             self._coro = None
             self._scope = None
@@ -123,15 +141,22 @@ class AppTask:
         return False
 
 
-def spawn(name: str, function: Callable[[], Awaitable[None]], on_finish: Callable[[], None] | None = None) -> AppTask:
+def spawn(
+    name: str,
+    function: Callable[[], Awaitable[None]],
+    on_finish: Callable[[], None] | None = None,
+    *,
+    owner: Callable[[object], None] | None = None,
+) -> AppTask:
     """Start ``function`` as an app task on the running loop; return at once.
 
     ``on_finish`` is called (on the loop, without awaiting) once the task has
-    finished and its outcome is recorded. Must be called from a task of the loop
+    finished and its outcome is recorded. ``owner`` is given each asyncio task the
+    app starts (see :data:`task_owner`). Must be called from a task of the loop
     that will run the app. The new task runs in a copy of the caller's context, as
     a task of a task group would.
     """
-    task = AppTask(name, on_finish)
+    task = AppTask(name, on_finish, owner)
     loop = asyncio._get_running_loop()
     if loop is None:
         import trio

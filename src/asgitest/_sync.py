@@ -1,13 +1,12 @@
-"""The sync client: the async core on a loop thread, called through one portal.
+"""The sync client: the async core on the shared loop thread, called through its portal.
 
-:class:`TestClient` owns one event-loop thread, started on first use and stopped
-by ``close()`` or by leaving ``with``. Every request, WebSocket session and
-lifespan of the client, and whatever the app spawns from them, runs on that one
-loop. A stopped loop whose client left nothing on it (no task, and its unfinished
-async generators finished as a loop's end would) waits idle for the next client:
-clients in a row share a thread and a loop, never at the same time. The classes here
-hold no protocol logic: each call forwards to the :class:`~asgitest._engine.Engine` or
-to an :class:`AsyncWebSocketSession`.
+Every :class:`TestClient` with the same backend (and backend options) runs its apps on
+one event loop, in a thread shared by the whole process (see :mod:`._loop_thread`), as
+every connection of a server runs on its loop: several clients, several users, reach one
+app through its loop-bound objects. Each client still accounts for its own connections
+and tasks, and its close ends only those. The classes here hold no protocol logic: each
+call forwards to the :class:`~asgitest._engine.Engine` or to an
+:class:`AsyncWebSocketSession`.
 
 Each call costs one hand-off at most. A plain request schedules the start of its app
 on the loop and waits on a lock that the loop releases when the exchange is concluded;
@@ -16,23 +15,20 @@ a WebSocket message the app already sent is taken without any.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import contextvars
-import sys
 import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import Any, Literal
 
-import anyio
 import httpx2
 
+from . import _report
 from ._client import check_open, default_headers, make_config, merge_url, parse_base_url, session_timeout
 from ._config import SUITE_DEFAULT, SuiteDefault
 from ._engine import Engine, reading_whole
 from ._http import HTTPExchange, ResponseBody
+from ._loop_thread import LoopThread, shared_loop
 from ._registry import Notice, emit
 from ._scope import websocket_request
 from ._types import (
@@ -49,301 +45,6 @@ from ._types import (
 from ._websocket import AsyncWebSocketSession
 
 __all__ = ["TestClient", "WebSocketSession"]
-
-T = TypeVar("T")
-
-
-class LoopThread:
-    """One event loop in a daemon thread, reachable through a :class:`Portal`."""
-
-    def __init__(self, backend: str, backend_options: dict[str, Any] | None, name: str) -> None:
-        self.backend = backend
-        self.backend_options = backend_options or {}
-        self.name = name
-        self._lock = threading.Lock()
-        self._runner: _Runner | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._runner is not None
-
-    def portal(self) -> Portal:
-        """The portal of the running loop; starts the thread on first use."""
-        runner = self._runner
-        if runner is None:
-            with self._lock:
-                if self._runner is None:
-                    self._runner = self._start()
-                runner = self._runner
-        return runner.portal
-
-    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run ``function(*args)`` on the loop and return its result (one hand-off)."""
-        return self.portal().call(function, *args)
-
-    def call_soon(self, function: Callable[..., object], *args: Any) -> None:
-        """Schedule the plain function ``function(*args)`` on the loop and return at once.
-
-        Calls are run in the order they are made, and before any later :meth:`call`
-        from the same thread. ``function`` must not raise.
-        """
-        self.portal().soon(function, *args)
-
-    def _start(self) -> _Runner:
-        idle = _take_idle(self.backend) if not self.backend_options else None
-        if idle is not None:
-            idle.thread.name = self.name
-            return idle
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        generators: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
-        portals: list[Portal] = []
-
-        async def serve() -> None:
-            stopped = anyio.Event()
-            async with _spawner(self.backend) as spawn:
-                _track_async_generators(generators)  # from here on: the loop's own are begun
-                portals.append(Portal(_soon_scheduler(self.backend), spawn, stopped))
-                ready.set()
-                await stopped.wait()
-
-        def main() -> None:
-            try:
-                anyio.run(serve, backend=self.backend, backend_options=self.backend_options)
-            except BaseException as exc:
-                failure.append(exc)
-            finally:
-                ready.set()
-
-        thread = threading.Thread(target=main, name=self.name, daemon=True)
-        thread.start()
-        ready.wait()
-        if failure:
-            thread.join()
-            raise failure[0]
-        return _Runner(portals[0], thread, generators)
-
-    def stop_soon(self) -> None:
-        """Stop the loop without waiting for it: its thread ends by itself.
-
-        For a client dropped without ``close()``, whose finalizer the garbage collector runs
-        on whatever thread it is on, perhaps one running another event loop, which must
-        not block on this one.
-        """
-        # No lock either: nothing else can reach this object once its client is garbage.
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            runner.portal.stop()
-
-    def stop(self, last: Callable[[], Awaitable[T]] | None = None) -> T | None:
-        """Stop the loop and join its thread, or keep it idle for the next client if
-        nothing of this one is left on it; a no-op if it is not running.
-
-        ``last`` is run on the loop first, in the same hand-off as the check for what is
-        left (a client's close); its result is returned. If it raises, the loop stops.
-        """
-        with self._lock:
-            runner, self._runner = self._runner, None
-            if runner is None:
-                return None
-            if threading.current_thread() is runner.thread:  # pragma: no cover - a collection on
-                # the loop thread ran the finalizer: the loop cannot wait for itself.
-                runner.portal.stop()
-                return None
-            keep = not self.backend_options and _claim_idle(self.backend)
-
-            async def finish() -> tuple[T | None, bool]:
-                result = None if last is None else await last()
-                return result, keep and await _clean(self.backend, runner.generators)
-
-            try:
-                result, clean = runner.portal.call(finish)
-            except BaseException:
-                clean = False
-                raise
-            finally:
-                if clean:
-                    runner.thread.name = _IDLE_NAME
-                    _release_idle(self.backend, runner)
-                else:
-                    if keep:
-                        _release_idle(self.backend, None)
-                    runner.stop()
-            return result
-
-
-class Portal:
-    """Runs coroutine functions on a loop from other threads, and waits for their result.
-
-    One scheduled callback and one lock per call: lighter than anyio's blocking
-    portal (no future, no cancel scope per call), which a sync request pays for
-    once. Calls start in the order they are made.
-    """
-
-    def __init__(
-        self, soon: Callable[..., object], spawn: Callable[[Callable[[], Awaitable[None]]], None], stopped: anyio.Event
-    ) -> None:
-        self.soon = soon
-        self._spawn = spawn
-        self._stopped = stopped
-
-    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
-        done = threading.Lock()
-        done.acquire()
-        outcome: list[tuple[bool, Any]] = []
-
-        async def run() -> None:
-            try:
-                outcome.append((True, await function(*args)))
-            except Exception as exc:
-                outcome.append((False, exc))
-            except BaseException as exc:  # cancelled with the loop, or an interrupt: theirs too
-                outcome.append((False, exc))
-                raise
-            finally:
-                done.release()
-
-        self.soon(self._spawn, run)
-        done.acquire()
-        succeeded, value = outcome[0]
-        if succeeded:
-            return cast(T, value)
-        raise value
-
-    def stop(self) -> None:
-        """End the loop's run: its thread returns once the calls in flight are done."""
-        self.soon(self._stopped.set)
-
-
-class _Runner(NamedTuple):
-    """A loop thread: its portal, the thread, and the async generators begun on it."""
-
-    portal: Portal
-    thread: threading.Thread
-    generators: weakref.WeakSet[AsyncGenerator[Any, Any]]
-
-    def stop(self) -> None:
-        self.portal.stop()
-        self.thread.join()
-
-
-#: One idle loop thread per backend, left by a stopped client for the next one: starting a
-#: thread and an event loop costs more than a request. A loop is kept only once nothing of
-#: its last client is left on it (no task, no unfinished async generator), so what one
-#: client's app leaves behind never meets the next.
-_idle: dict[str, _Runner | None] = {}  # None: a slot held while a loop is checked
-_idle_lock = threading.Lock()
-_IDLE_NAME = "asgitest idle loop"
-
-
-def _take_idle(backend: str) -> _Runner | None:
-    with _idle_lock:
-        if _idle.get(backend) is None:
-            return None
-        return _idle.pop(backend)
-
-
-def _claim_idle(backend: str) -> bool:
-    """Hold the idle slot of ``backend`` while a stopping loop is checked; False if it is taken."""
-    with _idle_lock:
-        if backend in _idle:
-            return False
-        _idle[backend] = None
-        return True
-
-
-def _release_idle(backend: str, runner: _Runner | None) -> None:
-    """Fill the slot held by :func:`_claim_idle` with ``runner``, or free it (None)."""
-    with _idle_lock:
-        if runner is None:
-            _idle.pop(backend, None)
-        else:
-            _idle[backend] = runner
-
-
-async def _clean(backend: str, generators: weakref.WeakSet[AsyncGenerator[Any, Any]]) -> bool:
-    """Whether the loop runs nothing but its own task (and this call); if so, finish the async
-    generators the client's app left unfinished, as the end of the loop would have."""
-    if backend != "trio":  # trio tasks cannot outlive the client's task groups
-        import asyncio
-
-        if len(asyncio.all_tasks()) > 2:  # more than the loop thread's main task, and this one
-            return False
-    while generators:
-        with contextlib.suppress(Exception):
-            await generators.pop().aclose()
-    return True
-
-
-def _track_async_generators(generators: weakref.WeakSet[AsyncGenerator[Any, Any]]) -> None:
-    """From now on, on this thread, keep each async generator begun in ``generators`` too."""
-    hooks = sys.get_asyncgen_hooks()
-
-    def firstiter(generator: AsyncGenerator[Any, Any]) -> None:
-        generators.add(generator)
-        if hooks.firstiter is not None:
-            hooks.firstiter(generator)
-
-    sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=hooks.finalizer)
-
-
-@atexit.register
-def _stop_idle() -> None:  # pragma: no cover - runs at interpreter exit
-    with _idle_lock:
-        runners = [runner for runner in _idle.values() if runner is not None]
-        _idle.clear()
-    for runner in runners:
-        runner.stop()
-
-
-@contextlib.asynccontextmanager
-async def _spawner(backend: str) -> AsyncIterator[Callable[[Callable[[], Awaitable[None]]], None]]:
-    """A function that starts a task on the running loop from a plain callback there (where
-    anyio cannot tell which loop runs); the block waits for the tasks it started."""
-    if backend == "trio":
-        import trio
-
-        async with trio.open_nursery() as nursery:
-            yield nursery.start_soon
-        return
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(function: Callable[[], Awaitable[None]]) -> None:
-        task: asyncio.Task[None] = loop.create_task(function())  # type: ignore[arg-type]
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    try:
-        yield spawn
-    finally:
-        if tasks:
-            await asyncio.wait(tasks)
-
-
-def _soon_scheduler(backend: str) -> Callable[..., object]:
-    """The running loop's thread-safe "run this callback soon", which anyio does not expose.
-
-    Both schedulers are FIFO queues that a blocking portal's calls go through too,
-    so a callback scheduled here runs before a portal call made after it.
-    """
-    if backend == "trio":
-        import trio
-
-        run_sync_soon = trio.lowlevel.current_trio_token().run_sync_soon
-
-        def soon(function: Callable[..., object], *args: Any) -> None:
-            # trio runs the callback in its system context; asyncio's scheduler, like a task
-            # group, runs it in a copy of the caller's. Give trio the same: the test's
-            # context variables reach the app (and what it spawns) on both backends.
-            run_sync_soon(contextvars.copy_context().run, function, *args)
-
-        return soon
-    import asyncio
-
-    return asyncio.get_running_loop().call_soon_threadsafe
 
 
 class _SyncBody(httpx2.SyncByteStream):
@@ -396,6 +97,7 @@ class _SyncTransport(httpx2.BaseTransport):
     def _read_whole(self, exchange: HTTPExchange) -> httpx2.Response:
         """One hand-off: the loop starts the app, and concludes the exchange when it returns;
         the test's thread waits for that with a plain lock, within the exchange's bounds."""
+        self.loop.check_thread()
         settled = threading.Lock()
         settled.acquire()
         self.loop.call_soon(exchange.begin_whole, settled.release)
@@ -473,6 +175,7 @@ class WebSocketSession:
         # the session interprets) needs one.
         message = self._session.receive_nowait()
         if message is None:
+            self._loop.check_thread()
             self._session.wait_from_thread(timeout)
             message = self._session.receive_nowait()
         return message if message is not None else self._loop.call(self._session.receive, timeout)
@@ -497,15 +200,17 @@ class WebSocketSession:
 class TestClient(httpx2.Client):
     """An ``httpx2.Client`` that runs an ASGI app in-process: a drop-in for Starlette's TestClient.
 
-    The client owns one event loop, in a thread started on first use; every
-    request, WebSocket session and lifespan runs on it, with or without ``with``.
-    ``with TestClient(app) as client`` runs the app's lifespan; leaving it shuts the
-    lifespan down, ends open sessions and stops the loop (the client can be entered
-    again, as Starlette's can). Without ``with`` no lifespan runs; ``close()`` stops
-    the loop for good.
+    Every request, WebSocket session and lifespan runs on one event loop, with or
+    without ``with``: the loop thread that all sync clients with the same ``backend``
+    and ``backend_options`` share, started with the first of them. ``with
+    TestClient(app) as client`` runs the app's lifespan; leaving it shuts the lifespan
+    down and ends the client's open sessions and streams (the client can be entered
+    again, as Starlette's can). Without ``with`` no lifespan runs; ``close()`` ends the
+    client for good. Neither stops the shared loop.
 
     The arguments are those of :class:`~asgitest.AsyncTestClient`, plus ``backend``
-    ("asyncio" or "trio") and ``backend_options`` for the loop thread.
+    ("asyncio" or "trio") and ``backend_options`` for the loop thread. Calling a sync
+    client from its own loop (from inside an app it runs) raises ``RuntimeError``.
     """
 
     __test__ = False
@@ -533,10 +238,10 @@ class TestClient(httpx2.Client):
         self.app = config.app
         self.app_state = config.app_state
         self._engine = Engine(config)
-        self._loop = LoopThread(backend, backend_options, f"asgitest loop of {config.label}")
-        # The loop thread must not keep the client alive: a client dropped without
-        # close() stops its loop when it is collected.
-        self._finalizer = weakref.finalize(self, self._loop.stop_soon)
+        self._loop = shared_loop(backend, backend_options)
+        # A client dropped without close() has its connections ended when it is collected,
+        # without waiting: the collector may run this on any thread, another loop's too.
+        self._finalizer = weakref.finalize(self, _abandon, self._engine, self._loop)
         super().__init__(
             base_url=parse_base_url(base_url),
             headers=default_headers(headers),
@@ -558,11 +263,7 @@ class TestClient(httpx2.Client):
 
     def __enter__(self) -> TestClient:
         check_open(self)
-        try:
-            self._loop.call(self._engine.startup)
-        except BaseException:
-            self._loop.stop()
-            raise
+        self._loop.call(self._engine.startup)
         return self
 
     def __exit__(
@@ -576,10 +277,11 @@ class TestClient(httpx2.Client):
     def _shutdown(self) -> list[Notice]:
         if not self._loop.running:
             return []
-        return self._loop.stop(self._engine.close) or []
+        return self._loop.call(self._engine.close)
 
     def close(self) -> None:
-        """End open sessions, shut the lifespan down, stop the loop thread, close the client."""
+        """End open sessions and streams, shut the lifespan down, close the client (the loop
+        thread, shared, runs on for the other clients)."""
         try:
             notices = self._shutdown()
         finally:
@@ -615,3 +317,20 @@ class TestClient(httpx2.Client):
         request = websocket_request(self, url, subprotocols, params, headers, cookies, auth, extensions, **body)
         session = self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))
         return WebSocketSession(session, self._loop)
+
+
+def _abandon(engine: Engine, loop: LoopThread) -> None:
+    """A dropped client's close, started on the loop without waiting for it; what it finds
+    (and what the app raised unobserved) becomes a finding, for nobody is left to raise it to."""
+
+    async def close() -> None:
+        try:
+            notices = await engine.close()
+            engine.registry.raise_unobserved()
+        except Exception as exc:
+            _report.record(UserWarning, f"an unclosed client, collected: {type(exc).__name__}: {exc}")
+        else:
+            for category, message in notices:
+                _report.record(category, message)
+
+    loop.submit(close)

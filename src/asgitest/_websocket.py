@@ -206,7 +206,7 @@ class AsyncWebSocketSession:
             raise ClientClosedError("this WebSocket session was already opened; open a new one")
         conn = self._conn = _Connection(self.scope, self._config, self._registry.number())
         app_side = _AppSide(conn)
-        self._task = spawn(conn.where, app_side.run, conn.app_returned)
+        self._task = spawn(conn.where, app_side.run, conn.app_returned, owner=self._registry.adopt)
         self._registry.opened(self)
         self._app_side = weakref.ref(app_side)
         del app_side

@@ -1,0 +1,296 @@
+"""The event-loop thread that the sync clients share, and how other threads reach it.
+
+Rules of this module (the only one that knows about threads):
+
+- One loop thread per backend and backend options, for the whole process: every
+  :class:`~asgitest.TestClient` with the same backend and options runs its apps on it,
+  as every connection of one server runs on that server's loop. So several clients (several
+  users) can talk to one app through its loop-bound objects: queues, events, locks, pools.
+- The thread starts with the first client that needs it and runs until the interpreter
+  exits (it is a daemon; an exit hook stops it). A client's close ends only its own
+  connections and tasks; the loop runs on for the others.
+- Other threads reach the loop through its :class:`Portal`: one scheduled callback and one
+  lock per call. A call from the loop's own thread (an app calling a sync client) would
+  wait for itself for ever: it raises at once instead.
+- An app that blocks the loop (a sync call in an async function) blocks every client of
+  the loop, as it would block every connection of a server.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import contextvars
+import sys
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
+from typing import Any, TypeVar, cast
+
+import anyio
+
+from ._runner import task_owner
+
+__all__ = ["LoopThread", "Portal", "shared_loop"]
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """One event loop in a daemon thread, reachable through a :class:`Portal`."""
+
+    def __init__(self, backend: str, backend_options: dict[str, Any], name: str) -> None:
+        self.backend = backend
+        self.backend_options = backend_options
+        self.name = name
+        self._lock = threading.Lock()
+        self._portal: Portal | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._portal is not None
+
+    def portal(self) -> Portal:
+        """The portal of the running loop; starts the thread on first use."""
+        portal = self._portal
+        if portal is None:
+            with self._lock:
+                if self._portal is None:
+                    self._portal = self._start()
+                portal = self._portal
+        return portal
+
+    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``function(*args)`` on the loop and return its result (one hand-off).
+
+        Raises:
+            RuntimeError: called from the loop's own thread, where it would wait for ever.
+        """
+        self.check_thread()
+        return self.portal().call(function, *args)
+
+    def call_soon(self, function: Callable[..., object], *args: Any) -> None:
+        """Schedule the plain function ``function(*args)`` on the loop and return at once.
+
+        Calls are run in the order they are made, and before any later :meth:`call`
+        from the same thread. ``function`` must not raise.
+        """
+        self.portal().soon(function, *args)
+
+    def submit(self, function: Callable[[], Awaitable[None]]) -> None:
+        """Start ``function()`` as a task of the loop and return at once; it must not raise.
+
+        Never blocks, from any thread: for a dropped client's cleanup, which the garbage
+        collector may run on another loop's thread.
+        """
+        portal = self._portal
+        if portal is not None:
+            portal.soon(portal.spawn, function)
+
+    def check_thread(self) -> None:
+        """Raise if the caller is the loop's own thread: a wait for the loop there never ends."""
+        if self._thread is not None and threading.current_thread() is self._thread:
+            raise RuntimeError(
+                "a sync TestClient was called from its own event loop (by an app, or a task on that loop): "
+                "it would wait for itself for ever. Use an AsyncTestClient there, on the running loop."
+            )
+
+    def _start(self) -> Portal:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        portals: list[Portal] = []
+
+        async def serve() -> None:
+            stopped = anyio.Event()
+            _hand_generators_to_their_owner()
+            if self.backend != "trio":  # trio tasks cannot outlive the app's own nurseries
+                _hand_tasks_to_their_owner()
+            async with _spawner(self.backend) as spawn:
+                portals.append(Portal(_soon_scheduler(self.backend), spawn, stopped))
+                ready.set()
+                await stopped.wait()
+
+        def main() -> None:
+            try:
+                anyio.run(serve, backend=self.backend, backend_options=self.backend_options)
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                ready.set()
+
+        thread = threading.Thread(target=main, name=self.name, daemon=True)
+        thread.start()
+        ready.wait()
+        if failure:
+            thread.join()
+            raise failure[0]
+        self._thread = thread
+        return portals[0]
+
+    def stop(self) -> None:
+        """Stop the loop and join its thread (at interpreter exit; a no-op if not running)."""
+        with self._lock:
+            portal, self._portal = self._portal, None
+            thread, self._thread = self._thread, None
+        if portal is not None and thread is not None and thread is not threading.current_thread():
+            portal.stop()
+            thread.join()
+
+
+class Portal:
+    """Runs coroutine functions on a loop from other threads, and waits for their result.
+
+    One scheduled callback and one lock per call: lighter than anyio's blocking
+    portal (no future, no cancel scope per call), which a sync request pays for
+    once. Calls start in the order they are made.
+    """
+
+    def __init__(
+        self, soon: Callable[..., object], spawn: Callable[[Callable[[], Awaitable[None]]], None], stopped: anyio.Event
+    ) -> None:
+        self.soon = soon
+        self.spawn = spawn
+        self._stopped = stopped
+
+    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        done = threading.Lock()
+        done.acquire()
+        outcome: list[tuple[bool, Any]] = []
+
+        async def run() -> None:
+            try:
+                outcome.append((True, await function(*args)))
+            except Exception as exc:
+                outcome.append((False, exc))
+            except BaseException as exc:  # cancelled with the loop, or an interrupt: theirs too
+                outcome.append((False, exc))
+                raise
+            finally:
+                done.release()
+
+        self.soon(self.spawn, run)
+        done.acquire()
+        succeeded, value = outcome[0]
+        if succeeded:
+            return cast(T, value)
+        raise value
+
+    def stop(self) -> None:
+        """End the loop's run: its thread returns once the calls in flight are done."""
+        self.soon(self._stopped.set)
+
+
+#: The shared loop threads, by backend and backend options.
+_shared: dict[tuple[str, Hashable], LoopThread] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_loop(backend: str, backend_options: dict[str, Any] | None) -> LoopThread:
+    """The loop thread of every sync client with this backend and these options.
+
+    Options whose values cannot be compared (unhashable ones) get a loop of their own.
+    """
+    options = dict(backend_options or {})
+    try:
+        key: tuple[str, Hashable] = (backend, frozenset(options.items()))
+        hash(key)
+    except TypeError:
+        return LoopThread(backend, options, f"asgitest loop ({backend}, own options)")
+    with _shared_lock:
+        loop = _shared.get(key)
+        if loop is None:
+            detail = f", {options}" if options else ""
+            loop = _shared[key] = LoopThread(backend, options, f"asgitest loop ({backend}{detail})")
+        return loop
+
+
+@atexit.register
+def _stop_shared() -> None:  # pragma: no cover - runs at interpreter exit
+    with _shared_lock:
+        loops = list(_shared.values())
+    for loop in loops:
+        loop.stop()
+
+
+def _hand_generators_to_their_owner() -> None:
+    """From now on, on this thread, give each async generator an app begins to the client
+    that runs the app, for its close to finish it (as the end of a loop would)."""
+    hooks = sys.get_asyncgen_hooks()  # the running loop's own: they still run
+
+    def firstiter(generator: AsyncGenerator[Any, Any]) -> None:
+        owner = task_owner.get()
+        if owner is not None:
+            owner(generator)
+        if hooks.firstiter is not None:
+            hooks.firstiter(generator)
+
+    sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=hooks.finalizer)
+
+
+def _hand_tasks_to_their_owner() -> None:
+    """Give each asyncio task an app starts on this loop to the client that runs the app
+    (:data:`~asgitest._runner.task_owner`), so that the client's close ends what its apps
+    left running and nothing of one client runs on into the next."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Future[Any]:
+        task = previous(loop, coro, **options) if previous is not None else asyncio.Task(coro, loop=loop, **options)
+        owner = task_owner.get()
+        if owner is not None and isinstance(task, asyncio.Task):
+            owner(task)
+        return task
+
+    loop.set_task_factory(factory)
+
+
+@contextlib.asynccontextmanager
+async def _spawner(backend: str) -> AsyncIterator[Callable[[Callable[[], Awaitable[None]]], None]]:
+    """A function that starts a task on the running loop from a plain callback there (where
+    anyio cannot tell which loop runs); the block waits for the tasks it started."""
+    if backend == "trio":
+        import trio
+
+        async with trio.open_nursery() as nursery:
+            yield nursery.start_soon
+        return
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(function: Callable[[], Awaitable[None]]) -> None:
+        task: asyncio.Task[None] = loop.create_task(function())  # type: ignore[arg-type]
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    try:
+        yield spawn
+    finally:
+        if tasks:
+            await asyncio.wait(tasks)
+
+
+def _soon_scheduler(backend: str) -> Callable[..., object]:
+    """The running loop's thread-safe "run this callback soon", which anyio does not expose.
+
+    Both schedulers are FIFO queues that a blocking portal's calls go through too,
+    so a callback scheduled here runs before a portal call made after it.
+    """
+    if backend == "trio":
+        import trio
+
+        run_sync_soon = trio.lowlevel.current_trio_token().run_sync_soon
+
+        def soon(function: Callable[..., object], *args: Any) -> None:
+            # trio runs the callback in its system context; asyncio's scheduler, like a task
+            # group, runs it in a copy of the caller's. Give trio the same: the test's
+            # context variables reach the app (and what it spawns) on both backends.
+            run_sync_soon(contextvars.copy_context().run, function, *args)
+
+        return soon
+    import asyncio
+
+    return asyncio.get_running_loop().call_soon_threadsafe
