@@ -497,3 +497,23 @@ def test_a_bad_grace_period_is_refused_at_construction(grace_period: Any, error:
         TestClient(echo_scope, grace_period=grace_period)
     with pytest.raises(error, match="grace_period must be"):
         asgitest.AsyncTestClient(echo_scope, grace_period=grace_period)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("how", ["whole", "stream"])
+def test_an_app_raising_system_exit_leaves_the_shared_loop_running(backend: str, how: str) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/exit":
+            raise SystemExit(3)
+        await send_json(send, {"fine": True})
+
+    client = TestClient(app, backend=backend)  # type: ignore[arg-type]
+    with pytest.raises(SystemExit) as caught:
+        if how == "whole":
+            client.get("/exit")
+        else:
+            with client.stream("GET", "/exit"):
+                pass  # pragma: no cover
+    assert caught.value.code == 3
+    assert client.get("/").json() == {"fine": True}  # the loop, shared, runs on
+    client.close()

@@ -436,7 +436,7 @@ class HTTPExchange:
         if self.producer_error is None:  # the app has returned: conclude here, on the loop
             try:
                 self.outcome = (True, self.whole_response())
-            except Exception as exc:
+            except BaseException as exc:  # an app's SystemExit too: it is the test's to see, not the loop's
                 self.outcome = (False, exc)
         notify()
 

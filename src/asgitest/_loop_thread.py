@@ -162,9 +162,10 @@ class Portal:
                 outcome.append((True, await function(*args)))
             except Exception as exc:
                 outcome.append((False, exc))
-            except BaseException as exc:  # cancelled with the loop, or an interrupt: theirs too
-                outcome.append((False, exc))
-                raise
+            except BaseException as exc:
+                outcome.append((False, exc))  # for the caller: an app's SystemExit, say
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    raise  # the loop is ending: so does this task; but nothing else ends the loop
             finally:
                 done.release()
 
