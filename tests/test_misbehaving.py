@@ -19,10 +19,13 @@ from asgitest import (
     AppCancelledWarning,
     ASGIProtocolError,
     ASGITimeoutError,
+    AsyncTestClient,
+    ClientClosedError,
     Message,
     Receive,
     Scope,
     Send,
+    TestClient,
     WebSocketDisconnect,
 )
 
@@ -302,3 +305,55 @@ def _nothing() -> Any:
 def test_the_catalog_is_large_enough_and_every_name_unique() -> None:
     names = [case.name for case in CATALOG]
     assert len(set(names)) == len(names) >= 30
+
+
+async def _echo_forever(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (await receive())["type"] != "websocket.disconnect":
+        pass
+
+
+@live.CHECK
+async def test_bad_arguments_fail_at_the_call_that_made_them(make_client: Any) -> None:
+    """A clear TypeError or ValueError from the call, never an error from deep inside."""
+    client = make_client(_echo_forever)
+    async with client.websocket_connect("/ws") as ws:
+        for call, error, words in [
+            (lambda: ws.send_text(b"bytes"), TypeError, "use send_bytes"),
+            (lambda: ws.send_bytes("text"), TypeError, "use send_text"),
+            (lambda: ws.send("not a dict"), TypeError, "a dict with a str 'type'"),
+            (lambda: ws.receive(timeout="1"), TypeError, "timeout must be a number of seconds"),
+            (lambda: ws.receive_text(timeout=float("nan")), ValueError, "finite number of seconds"),
+            (lambda: ws.receive_json(timeout=-1), ValueError, "finite number of seconds"),
+            (lambda: ws.close(code="1000"), TypeError, "a close code is an int"),
+            (lambda: ws.close(reason=7), TypeError, "a close reason is a str or None"),
+        ]:
+            with pytest.raises(error, match=words):
+                await call()
+    with pytest.raises(TypeError, match="subprotocols is a list of str"):
+        client.websocket_connect("/ws", subprotocols="chat")
+    with pytest.raises(TypeError, match="timeout must be a number of seconds"):
+        await client.wait_idle("x")
+    await client.aclose()
+    with pytest.raises(ClientClosedError, match="was closed; make a new one"):
+        await client.get("/")
+
+
+@pytest.mark.parametrize("client_class", [TestClient, AsyncTestClient])
+def test_what_is_no_asgi_app_is_refused_at_construction(client_class: Any) -> None:
+    def sync_app(scope: Scope, receive: Receive, send: Send) -> None:  # forgot `async`
+        pass
+
+    for app, words in [
+        (42, "app must be an ASGI application"),
+        (None, "app must be an ASGI application"),
+        (object(), "app must be an ASGI application"),
+        (sync_app, "is a plain function of \\(scope, receive, send\\): an ASGI app is `async def`"),
+    ]:
+        with pytest.raises(TypeError, match=words):
+            client_class(app)

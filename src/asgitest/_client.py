@@ -8,7 +8,15 @@ from typing import Any, cast
 
 import httpx2
 
-from ._config import SUITE_DEFAULT, ClientConfig, SuiteDefault, as_asgi3, check_seconds, suite_defaults
+from ._config import (
+    SUITE_DEFAULT,
+    ClientConfig,
+    SuiteDefault,
+    as_asgi3,
+    check_seconds,
+    check_timeout,
+    suite_defaults,
+)
 from ._engine import Engine, EngineTransport, reading_whole
 from ._errors import ClientClosedError
 from ._registry import emit
@@ -183,6 +191,7 @@ class AsyncTestClient(httpx2.AsyncClient):
         return merge_url(self, url, super()._merge_url)
 
     async def send(self, request: httpx2.Request, *, stream: bool = False, **kwargs: Any) -> httpx2.Response:
+        check_open(self)
         token = reading_whole.set(not stream)
         try:
             return await super().send(request, stream=stream, **kwargs)
@@ -229,7 +238,7 @@ class AsyncTestClient(httpx2.AsyncClient):
         Raises:
             ASGITimeoutError: some app task is still running after ``timeout`` seconds.
         """
-        wait = self._engine.config.timeout if timeout is None else timeout
+        wait = self._engine.config.timeout if timeout is None else check_timeout(timeout, "timeout")
         emit(await self._engine.wait_idle(wait), stacklevel=2)
 
     def websocket_connect(

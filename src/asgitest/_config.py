@@ -20,6 +20,8 @@ __all__ = [
     "Defaults",
     "SuiteDefault",
     "as_asgi3",
+    "check_seconds",
+    "check_timeout",
     "set_suite_defaults",
     "suite_defaults",
 ]
@@ -104,6 +106,13 @@ def parse_bool(text: str, source: str) -> bool:
         raise ValueError(f"{source} must be true or false (1/0, yes/no, on/off), not {text!r}") from None
 
 
+def check_timeout(value: object, source: str) -> float | None:
+    """``value`` as a bound of a wait: None (or infinity) for none, else :func:`check_seconds`."""
+    if value is None or (isinstance(value, float) and math.isinf(value) and value > 0):
+        return None
+    return check_seconds(value, source)
+
+
 def check_seconds(value: object, source: str) -> float:
     """``value`` as seconds to wait: a finite number, 0 or more."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -141,9 +150,18 @@ class ClientConfig:
 
 
 def as_asgi3(app: ASGIApp) -> ASGI3App:
-    """Return ``app`` itself if it is an ASGI 3 callable, else an ASGI 3 wrapper of the ASGI 2 app."""
+    """Return ``app`` itself if it is an ASGI 3 callable, else an ASGI 3 wrapper of the ASGI 2 app.
+
+    Raises:
+        TypeError: ``app`` is no ASGI app (not callable, or a plain function of three arguments:
+            an ASGI 3 app is ``async``).
+    """
+    if not callable(app):
+        raise TypeError(f"app must be an ASGI application (an async callable of scope, receive, send), not {app!r}")
     if _is_asgi3(app):
         return cast(ASGI3App, app)
+    if _is_plain_function_of_three(app):
+        raise TypeError(f"app {app!r} is a plain function of (scope, receive, send): an ASGI app is `async def`")
     legacy = cast(ASGI2App, app)
 
     async def asgi3(scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,6 +169,19 @@ def as_asgi3(app: ASGIApp) -> ASGI3App:
         await instance(receive, send)
 
     return asgi3
+
+
+def _is_plain_function_of_three(app: object) -> bool:
+    """Whether ``app`` is a sync function that takes three positional arguments (no ASGI 2 app,
+    which takes the scope alone)."""
+    if not (inspect.isfunction(app) or inspect.ismethod(app)):
+        return False
+    try:
+        parameters = inspect.signature(app).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3
 
 
 def _is_asgi3(app: object) -> bool:

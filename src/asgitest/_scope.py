@@ -76,6 +76,10 @@ def websocket_request(
     ``json``) is accepted, as Starlette's client accepts it, and builds a body that no
     handshake sends.
     """
+    if isinstance(subprotocols, str | bytes) or (
+        subprotocols is not None and not all(isinstance(protocol, str) for protocol in subprotocols)
+    ):
+        raise TypeError(f"subprotocols is a list of str, not {subprotocols!r}")
     handshake = httpx2.Headers(headers)
     for name, value in _HANDSHAKE:
         if name not in handshake:

@@ -25,7 +25,7 @@ import httpx2
 
 from . import _report
 from ._client import check_open, default_headers, make_config, merge_url, parse_base_url, session_timeout
-from ._config import SUITE_DEFAULT, SuiteDefault
+from ._config import SUITE_DEFAULT, SuiteDefault, check_timeout
 from ._engine import Engine, reading_whole
 from ._http import HTTPExchange, ResponseBody
 from ._loop_thread import LoopThread, shared_loop
@@ -153,7 +153,7 @@ class WebSocketSession:
     def send(self, message: Message) -> None:
         """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
         # Checked here, delivered without waiting: the next call on the loop runs after it.
-        self._session.check_send()
+        self._session.check_send(message)
         self._loop.call_soon(self._session.deliver, message)
 
     def send_text(self, data: str) -> None:
@@ -173,6 +173,7 @@ class WebSocketSession:
         # A message the app already sent is taken here; otherwise the test's thread waits
         # for one without a call into the loop, and only a close or the app's end (which
         # the session interprets) needs one.
+        self._session.bound(timeout)  # a bad timeout fails here, whatever is queued
         message = self._session.receive_nowait()
         if message is None:
             self._loop.check_thread()
@@ -255,6 +256,7 @@ class TestClient(httpx2.Client):
         return merge_url(self, url, super()._merge_url)
 
     def send(self, request: httpx2.Request, *, stream: bool = False, **kwargs: Any) -> httpx2.Response:
+        check_open(self)
         token = reading_whole.set(not stream)
         try:
             return super().send(request, stream=stream, **kwargs)
@@ -294,7 +296,7 @@ class TestClient(httpx2.Client):
         if not self._loop.running:
             self._engine.registry.raise_unobserved()
             return
-        wait = self._engine.config.timeout if timeout is None else timeout
+        wait = self._engine.config.timeout if timeout is None else check_timeout(timeout, "timeout")
         emit(self._loop.call(self._engine.wait_idle, wait), stacklevel=2)
 
     def websocket_connect(

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import time
 import weakref
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal
 
 import httpx2
 
 from . import _report
-from ._config import ClientConfig
+from ._config import ClientConfig, check_timeout
 from ._errors import (
     AppCancelledWarning,
     ASGIProtocolError,
@@ -261,6 +262,10 @@ class AsyncWebSocketSession:
 
     async def close_session(self, code: int, reason: str | None) -> list[Notice]:
         """:meth:`close`, returning the warnings to emit on the test's thread instead."""
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise TypeError(f"a close code is an int, not {code!r}")
+        if reason is not None and not isinstance(reason, str):
+            raise TypeError(f"a close reason is a str or None, not {reason!r}")
         if self._test_closed:
             return []
         self._mark_closed(code, reason, f"closed by the test with code {code}")
@@ -333,17 +338,19 @@ class AsyncWebSocketSession:
 
     async def send(self, message: Message) -> None:
         """Deliver a raw ASGI message to the app's ``receive()``."""
-        self.check_send()
+        self.check_send(message)
         self.deliver(message)
         # Let the app take its turn: a reply sent at once is then waiting for the next receive.
         await checkpoint()
 
-    def check_send(self) -> None:
-        """Raise if a message can no longer be sent: the test or the app has closed the session.
+    def check_send(self, message: Message) -> None:
+        """Raise if ``message`` is no message to send (``TypeError``), or if none can be sent any
+        more: the test or the app has closed the session.
 
         Only reads state, so the sync session calls it on the test's thread and then
         hands :meth:`deliver` to the loop without waiting for it.
         """
+        _check_message(message)
         conn = self._require()
         if self._test_closed:
             raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; open a new session")
@@ -374,6 +381,10 @@ class AsyncWebSocketSession:
 
     # -- receiving ------------------------------------------------------------------------
 
+    def bound(self, timeout: float | None) -> float | None:
+        """The wait a ``receive*`` call asks for: ``timeout`` checked, else the session's default."""
+        return self._timeout if timeout is None else check_timeout(timeout, "timeout")
+
     async def receive(self, timeout: float | None = None) -> Message:
         """The next message the app sent (``websocket.send`` or ``websocket.close``).
 
@@ -390,7 +401,7 @@ class AsyncWebSocketSession:
             return dict(self._app_close)
         if self._test_closed:
             raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; nothing more will arrive")
-        message = await self._next(self._timeout if timeout is None else timeout, "a message from the app")
+        message = await self._next(self.bound(timeout), "a message from the app")
         kind = message["type"]
         if kind == "websocket.close":
             self._app_close = {
@@ -434,7 +445,7 @@ class AsyncWebSocketSession:
         conn = self._require()
         if self._app_close is not None or self._test_closed:
             return
-        timeout = self._timeout if timeout is None else timeout
+        timeout = self.bound(timeout)
         if not conn.to_test.wait_from_thread(timeout):
             raise self._timeout_error(timeout, "a message from the app")
 
@@ -533,3 +544,15 @@ def _stems_from(error: BaseException, kind: type[BaseException]) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+def _check_message(message: Any) -> None:
+    """Raise ``TypeError`` unless ``message`` is a message the app's ``receive()`` can be given:
+    a dict with a str ``type``, whose ``text`` is a str and ``bytes`` a byte string."""
+    if not isinstance(message, Mapping) or not isinstance(message.get("type"), str):
+        raise TypeError(f"a message to send is a dict with a str 'type', not {message!r:.80}")
+    text, data = message.get("text"), message.get("bytes")
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"the text of a message is a str, not {type(text).__name__}: use send_bytes() for bytes")
+    if data is not None and not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"the bytes of a message are a byte string, not {type(data).__name__}: use send_text()")
