@@ -26,6 +26,7 @@ from asgitest import (
     Scope,
     Send,
     TestClient,
+    WebSocketDenialResponse,
     WebSocketDisconnect,
 )
 
@@ -357,3 +358,42 @@ def test_what_is_no_asgi_app_is_refused_at_construction(client_class: Any) -> No
     ]:
         with pytest.raises(TypeError, match=words):
             client_class(app)
+
+
+@live.CHECK
+async def test_a_send_of_no_message_after_a_disconnect_names_what_was_sent(make_client: Any) -> None:
+    sent: list[BaseException] = []
+
+    async def sends_none(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a", "more_body": True})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        try:
+            await send(None)  # type: ignore[arg-type]
+        except Exception as exc:
+            sent.append(exc)
+
+    client = make_client(sends_none, grace_period=5)
+    async with client.stream("GET", "/") as response:
+        chunks = response.aiter_raw()
+        assert await chunks.__anext__() == b"a"
+        await chunks.aclose()
+    await client.aclose()
+    assert [type(exc).__name__ for exc in sent] == ["ClientDisconnected"]
+    assert "the app sent None" in str(sent[0])
+
+
+@live.DENIAL
+async def test_a_denial_with_bytearray_headers_keeps_them(make_client: Any) -> None:
+    async def deny(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": [(bytearray(b"x-why"), b"no")]})
+        await send({"type": "websocket.http.response.body", "body": b""})
+
+    client = make_client(deny)
+    with pytest.raises(WebSocketDenialResponse) as caught:
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake must fail")  # pragma: no cover
+    await client.aclose()
+    assert caught.value.headers["x-why"] == "no"

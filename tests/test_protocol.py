@@ -48,6 +48,7 @@ VIOLATIONS: list[tuple[str, str, list[Any]]] = [
     ("http-unknown-type", "http", [START, {"type": "websocket.send", "text": "x"}]),
     ("http-push-offered", "http", [{"type": "http.response.push", "path": "/style.css", "headers": []}]),
     ("http-start-first", "http", [BODY]),
+    ("http-debug-info-dict", "http", [START, {"type": "http.response.debug", "info": 5}]),
     ("http-start-once", "http", [START, START]),
     ("http-status-int", "http", [head("200")]),  # type: ignore[arg-type]
     ("http-status-int", "http", [head(True)]),

@@ -49,7 +49,7 @@ from ._queue import Empty, MessageQueue
 from ._registry import Registry
 from ._runner import AppTask, spawn
 from ._scope import http_scope
-from ._types import Message, Scope
+from ._types import Message, Scope, message_type
 from ._wait import Flag, cancelled_exc_class, checkpoint
 
 __all__ = ["BODY_BUFFER", "REQUEST_CHUNK", "HTTPExchange", "RequestBody", "ResponseBody", "read_timeout"]
@@ -257,7 +257,7 @@ class HTTPExchange:
             self.protocol.transcript.app_sent(message)
             self.protocol.transcript.note("that send raised ClientDisconnected in the app")
             raise ClientDisconnected(
-                f"the app sent {message.get('type')!r} on {self.where} ({self.config.label}) after "
+                f"the app sent {message_type(message)!r} on {self.where} ({self.config.label}) after "
                 f"the client disconnected ({self.disconnect_reason}, "
                 f"{time.monotonic() - self.disconnected_at:.3f}s ago)\n{self.protocol.transcript.render()}"
             )

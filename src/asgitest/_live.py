@@ -503,7 +503,8 @@ class LiveWebSocketSession(_SessionBase):
             raise self._timeout_error(wait) from None
         except Closed as exc:
             return self._close_message(exc.code, exc.reason)
-        except Dropped:  # the connection ended without a close frame: abnormal closure
+        except (Dropped, OSError):  # the connection ended without a close frame: abnormal closure
+            # (httpx2 passes on its reader's OSError as it is when the server closed the socket)
             return self._close_message(ABNORMAL_CLOSURE, None)
         return _message(event)
 
@@ -604,7 +605,8 @@ class AsyncLiveWebSocketSession(_SessionBase):
             raise self._timeout_error(wait) from None
         except Closed as exc:
             return self._close_message(exc.code, exc.reason)
-        except Dropped:  # the connection ended without a close frame: abnormal closure
+        except (Dropped, OSError):  # the connection ended without a close frame: abnormal closure
+            # (httpx2 passes on its reader's OSError as it is when the server closed the socket)
             return self._close_message(ABNORMAL_CLOSURE, None)
         return _message(event)
 

@@ -23,6 +23,7 @@ __all__ = [
     "Send",
     "TimeoutTypes",
     "UseClientDefault",
+    "message_type",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -53,3 +54,8 @@ HeaderTypes = (
 CookieTypes = httpx2.Cookies | CookieJar | dict[str, str] | list[tuple[str, str]]
 AuthTypes = tuple[str | bytes, str | bytes] | Callable[[httpx2.Request], httpx2.Request] | httpx2.Auth
 TimeoutTypes = float | None | tuple[float | None, float | None, float | None, float | None] | httpx2.Timeout
+
+
+def message_type(message: object) -> object:
+    """A message's ``type`` for an error to name, whatever the app sent in its place."""
+    return message.get("type") if isinstance(message, Mapping) else message

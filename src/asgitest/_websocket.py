@@ -45,7 +45,7 @@ from ._queue import Empty, MessageQueue
 from ._registry import Notice, Registry, emit
 from ._runner import AppTask, spawn
 from ._scope import websocket_scope
-from ._types import Message, Scope
+from ._types import Message, Scope, message_type
 from ._wait import checkpoint
 
 __all__ = ["AsyncWebSocketSession"]
@@ -126,7 +126,7 @@ class _AppSide:
             conn.protocol.transcript.note("that send raised ClientDisconnected in the app")
             closed_in = f" in {conn.closed_in}" if conn.closed_in else ""
             error = (
-                f"the app sent {message.get('type')!r} on {conn.where}, which was {conn.describe_close()}"
+                f"the app sent {message_type(message)!r} on {conn.where}, which was {conn.describe_close()}"
                 f"{closed_in}. The app probably keeps closed connections (a list or set of sockets, "
                 "app.state): remove a socket from it when receive() returns websocket.disconnect "
                 "(Starlette/FastAPI: raises WebSocketDisconnect)."
@@ -248,7 +248,8 @@ class AsyncWebSocketSession:
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
-        return WebSocketDenialResponse(start["status"], headers=start.get("headers"), content=bytes(body))
+        headers = [(bytes(name), bytes(value)) for name, value in start.get("headers", ())]  # bytearrays too
+        return WebSocketDenialResponse(start["status"], headers=headers, content=bytes(body))
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``.

@@ -76,6 +76,8 @@ class HTTPProtocol(Checker):
         elif kind == "http.response.debug":
             if state is HTTPState.DONE:
                 raise self.error("http-after-complete", message, state)
+            if not isinstance(message.get("info", {}), Mapping):
+                raise self.error("http-debug-info-dict", message, state)
         elif kind == "http.response.push":
             self.broken("http-push-offered", message, state)
             return _IGNORED

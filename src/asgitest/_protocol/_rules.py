@@ -48,6 +48,7 @@ TABLE: tuple[Rule, ...] = (
         relaxed=True,
     ),
     Rule("http-start-first", "'http.response.start' comes before any body."),
+    Rule("http-debug-info-dict", "The 'info' of Starlette's 'http.response.debug' is a dict."),
     Rule("http-start-once", "There is exactly one 'http.response.start'."),
     Rule("http-status-int", "'status' is an int."),
     Rule("http-status-range", "'status' is a final HTTP status, 200 to 599.", relaxed=True),
