@@ -204,9 +204,12 @@ async def test_without_raising_server_exceptions_a_failure_is_a_500(make_client:
     client = make_client(failing, raise_server_exceptions=False)
     before = await client.get("/")
     after = await client.get("/after-start")
+    async with client.stream("GET", "/") as streamed:  # a 500 read as a stream: an empty body
+        chunks = [chunk async for chunk in streamed.aiter_raw()]
     await client.aclose()
     assert before.status_code == 500
     assert after.status_code == 200  # the response had started: the test sees what was sent
+    assert (streamed.status_code, chunks) == (500, [])
 
 
 @live.CHECK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from typing import Any
 
@@ -130,3 +131,21 @@ async def test_a_shutdown_failure_is_raised(make_client: Any) -> None:
     with pytest.raises(ASGIProtocolError, match="shutdown failed: could not flush"):
         async with make_client(fails_on_shutdown):
             pass
+
+
+@live.CHECK
+@pytest.mark.parametrize("then", ["answers", "hangs"])
+async def test_a_lifespan_rule_the_app_breaks_and_swallows_is_raised(make_client: Any, then: str) -> None:
+    async def sloppy(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        with contextlib.suppress(ASGIProtocolError):  # swallowed
+            await send({"type": "lifespan.startup.done"})  # no such answer
+        if then == "answers":
+            await send({"type": "lifespan.startup.complete"})
+        await receive()
+
+    client = make_client(sloppy, timeout=0.2)
+    with pytest.raises(ASGIProtocolError) as caught:
+        async with client:
+            pytest.fail("the startup must fail")  # pragma: no cover
+    assert caught.value.rule == "lifespan-unknown-type"

@@ -531,7 +531,8 @@ class HTTPExchange:
         """The app returned without starting a response: raise what it did wrong, else a 500."""
         self.registry.ended(self)
         self._raise_app_failure()
-        return httpx2.Response(500, request=self.request)
+        # An unread empty body, as a server's 500 has: a streamed read of it reads nothing.
+        return httpx2.Response(500, request=self.request, stream=httpx2.ByteStream(b""))
 
     def _response(self, stream: httpx2.AsyncByteStream) -> httpx2.Response:
         response = httpx2.Response(

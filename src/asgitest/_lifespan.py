@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._config import ClientConfig
-from ._errors import ASGITimeoutError, LifespanFailed
+from ._errors import ASGIProtocolError, ASGITimeoutError, LifespanFailed
 from ._protocol import LifespanProtocol, LifespanState
 from ._queue import MessageQueue
 from ._runner import AppTask, spawn
@@ -37,13 +37,19 @@ class Lifespan:
         self.receive_called = False
         self.supported = True
         self.task: AppTask | None = None
+        #: The first rule the app broke, kept in case the app swallows the error its send raised.
+        self.violation: ASGIProtocolError | None = None
 
     async def _receive(self) -> Message:
         self.receive_called = True
         return await self.to_app.get(None)  # the protocol records what the server sends
 
     async def _send(self, message: Message) -> None:
-        self.protocol.app_sends(message)
+        try:
+            self.protocol.app_sends(message)
+        except ASGIProtocolError as exc:
+            self.violation = self.violation or exc
+            raise
         self.to_test.put(message)
 
     async def _run(self) -> None:
@@ -84,10 +90,14 @@ class Lifespan:
         except TimeoutError:
             activity = self.task.activity()
             await self.task.finish(0)
+            if self.violation is not None:  # swallowed, and then no answer: the rule is the cause
+                raise self.violation from None
             raise ASGITimeoutError(
                 f"{self.where}: the app did not answer lifespan.{phase} within {self.config.timeout}s; "
                 f"{activity}; it was cancelled.\n{self.protocol.transcript.render()}"
             ) from None
+        if self.violation is not None:  # the app broke a rule and swallowed the error
+            raise self.violation
         if message is _APP_DONE:
             error = self.task.exception
             if phase == "startup" and not self.receive_called:
