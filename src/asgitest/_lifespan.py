@@ -90,18 +90,18 @@ class Lifespan:
         except TimeoutError:
             activity = self.task.activity()
             await self.task.finish(0)
-            if self.violation is not None:  # swallowed, and then no answer: the rule is the cause
+            if self.violation is not None and self.receive_called:  # swallowed, then no answer
                 raise self.violation from None
             raise ASGITimeoutError(
                 f"{self.where}: the app did not answer lifespan.{phase} within {self.config.timeout}s; "
                 f"{activity}; it was cancelled.\n{self.protocol.transcript.render()}"
             ) from None
+        if message is _APP_DONE and phase == "startup" and not self.receive_called:
+            return None  # no lifespan support (whatever it sent): go on without it
         if self.violation is not None:  # the app broke a rule and swallowed the error
             raise self.violation
         if message is _APP_DONE:
             error = self.task.exception
-            if phase == "startup" and not self.receive_called:
-                return None  # no lifespan support: go on without it
             if error is not None:
                 raise error
             failure = self.protocol.app_returned()
