@@ -397,3 +397,52 @@ async def test_a_denial_with_bytearray_headers_keeps_them(make_client: Any) -> N
             pytest.fail("the handshake must fail")  # pragma: no cover
     await client.aclose()
     assert caught.value.headers["x-why"] == "no"
+
+
+async def _stalls() -> None:
+    await anyio.sleep_forever()  # where the app waits
+
+
+@live.TIMEOUT
+@pytest.mark.parametrize("where", ["streaming body", "yield dependency", "lifespan"])
+async def test_where_the_app_waits_is_the_user_s_line_through_async_generators(make_client: Any, where: str) -> None:
+    """Through `async for`, `anext()` and `async with` on generators, to the user's own frame."""
+    import contextlib
+
+    from fastapi import Depends, FastAPI
+    from fastapi.responses import StreamingResponse
+
+    async def body() -> Any:
+        yield b"first"
+        await _stalls()
+        yield b"never"  # pragma: no cover
+
+    async def dependency() -> Any:
+        await _stalls()
+        yield "never"  # pragma: no cover
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        await _stalls()
+        yield  # pragma: no cover
+
+    app = FastAPI(lifespan=lifespan if where == "lifespan" else None)
+
+    @app.get("/stream")
+    async def stream() -> StreamingResponse:
+        return StreamingResponse(body())
+
+    @app.get("/depends")
+    async def depends(value: str = Depends(dependency)) -> str:
+        return value  # pragma: no cover
+
+    client = make_client(app, timeout=0.2, grace_period=0.05)
+    with pytest.raises(ASGITimeoutError) as caught:
+        if where == "lifespan":
+            async with client:
+                pass  # pragma: no cover
+        else:
+            await client.get("/stream" if where == "streaming body" else "/depends")
+    await client.aclose()
+    assert "the app is awaiting sleep_forever() at test_misbehaving.py:" in str(caught.value)
+    assert "(in _stalls)" in str(caught.value)

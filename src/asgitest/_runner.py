@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import os
 import types
 from collections.abc import Awaitable, Callable
@@ -180,9 +181,18 @@ _LOOP_PACKAGES = ("anyio", "asyncio", "trio", "sniffio", "exceptiongroup")
 
 
 def _frames(awaitable: Any) -> list[types.FrameType]:
-    """The frames of a suspended await chain, outermost first."""
+    """The frames of a suspended await chain, outermost first.
+
+    The chain goes on through async generators (``async for``, ``anext()``, an
+    ``@asynccontextmanager``'s ``async with``): what awaits one awaits the object its
+    ``asend()`` or ``athrow()`` made, which names no generator; the generator is the one
+    object that the collector sees it refer to.
+    """
     frames = []
     while awaitable is not None:
+        if type(awaitable).__name__ in _GENERATOR_STEPS:
+            awaitable = next((r for r in gc.get_referents(awaitable) if isinstance(r, types.AsyncGeneratorType)), None)
+            continue
         frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
         frame = frame or getattr(awaitable, "ag_frame", None)
         if frame is None:
@@ -194,6 +204,10 @@ def _frames(awaitable: Any) -> list[types.FrameType]:
             or getattr(awaitable, "ag_await", None)
         )
     return frames
+
+
+#: The awaitables an async generator's ``asend()`` and ``athrow()`` return (``anext()``'s too).
+_GENERATOR_STEPS = frozenset({"async_generator_asend", "async_generator_athrow"})
 
 
 def _kind(frame: types.FrameType) -> str:
