@@ -446,3 +446,25 @@ async def test_where_the_app_waits_is_the_user_s_line_through_async_generators(m
     await client.aclose()
     assert "the app is awaiting sleep_forever() at test_misbehaving.py:" in str(caught.value)
     assert "(in _stalls)" in str(caught.value)
+
+
+async def test_an_app_that_resists_cancellation_costs_the_cancel_limit_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection ended twice (its close, then its client's) waits for a resisting app once."""
+    from asgitest import _runner
+
+    monkeypatch.setattr(_runner, "CANCEL_TIMEOUT", 0.2)
+    stop: list[bool] = []
+
+    async def resists() -> None:
+        while not stop:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.01)  # simulated cleanup that outlives every cancellation
+
+    task = _runner.spawn("resists", resists)
+    with pytest.raises(ASGITimeoutError, match=r"was still running 0\.2s later"):
+        await task.finish(0)
+    with anyio.fail_after(0.1):  # the second end does not wait the limit again
+        assert not await task.finish(0)
+    assert task.resisted
+    stop.append(True)
+    assert await task.wait(5)

@@ -51,7 +51,18 @@ class AppTask:
         cancelled: whether asgitest cancelled the task after its grace period.
     """
 
-    __slots__ = ("_coro", "_done", "_on_finish", "_owner", "_scope", "cancelled", "exception", "finished", "name")
+    __slots__ = (
+        "_coro",
+        "_done",
+        "_on_finish",
+        "_owner",
+        "_scope",
+        "cancelled",
+        "exception",
+        "finished",
+        "name",
+        "resisted",
+    )
 
     def __init__(
         self,
@@ -65,6 +76,7 @@ class AppTask:
         self.exception: BaseException | None = None
         self.finished = False
         self.cancelled = False
+        self.resisted = False  # still running CANCEL_TIMEOUT after it was cancelled
         self._done: Flag | None = None
         self._scope: anyio.CancelScope | None = None  # made in the task: anyio needs one to tell the loop
         self._coro: Awaitable[None] | None = None
@@ -133,8 +145,11 @@ class AppTask:
         """
         if await self.wait(grace):
             return not self.cancelled
+        if self.resisted:  # reported once already: the limit is not paid twice
+            return False
         self.cancel()
         if not await self.wait(CANCEL_TIMEOUT):
+            self.resisted = True
             raise ASGITimeoutError(
                 f"{self.name}: the app was cancelled after a {grace}s grace period but was still running "
                 f"{CANCEL_TIMEOUT}s later; does it catch the cancellation and carry on?"
