@@ -453,18 +453,19 @@ async def test_an_app_that_resists_cancellation_costs_the_cancel_limit_once(monk
     from asgitest import _runner
 
     monkeypatch.setattr(_runner, "CANCEL_TIMEOUT", 0.2)
-    stop: list[bool] = []
+    started, stop = anyio.Event(), anyio.Event()
 
     async def resists() -> None:
-        while not stop:
-            with anyio.CancelScope(shield=True):
-                await anyio.sleep(0.01)  # simulated cleanup that outlives every cancellation
+        started.set()
+        with anyio.CancelScope(shield=True):  # a cleanup that outlives every cancellation
+            await stop.wait()
 
     task = _runner.spawn("resists", resists)
+    await started.wait()  # cancelled before it ran, the app would never run at all
     with pytest.raises(ASGITimeoutError, match=r"was still running 0\.2s later"):
         await task.finish(0)
     with anyio.fail_after(0.1):  # the second end does not wait the limit again
         assert not await task.finish(0)
     assert task.resisted
-    stop.append(True)
+    stop.set()
     assert await task.wait(5)
