@@ -34,6 +34,9 @@ __all__ = ["LoopThread", "Portal", "shared_loop"]
 
 T = TypeVar("T")
 
+#: Seconds the interpreter's exit waits for a shared loop to end.
+STOP_TIMEOUT = 5.0
+
 
 class LoopThread:
     """One event loop in a daemon thread, reachable through a :class:`Portal`."""
@@ -128,13 +131,18 @@ class LoopThread:
         return portals[0]
 
     def stop(self) -> None:
-        """Stop the loop and join its thread (at interpreter exit; a no-op if not running)."""
+        """Stop the loop and join its thread (at interpreter exit; a no-op if not running).
+
+        A call still waiting there (an app that never answers a client without a timeout)
+        may keep the loop from ending: the join gives up after :data:`STOP_TIMEOUT`, and the
+        daemon thread ends with the interpreter.
+        """
         with self._lock:
             portal, self._portal = self._portal, None
             thread, self._thread = self._thread, None
         if portal is not None and thread is not None and thread is not threading.current_thread():
             portal.stop()
-            thread.join()
+            thread.join(STOP_TIMEOUT)
 
 
 class Portal:
