@@ -618,3 +618,19 @@ async def test_what_the_app_lets_escape_after_the_test_closed_is_raised_at_the_e
             assert await ws.receive_text() == "echo: hi"
     await client.aclose()
     assert caught.value.code == 1000
+
+
+@live.TIMEOUT
+async def test_a_session_left_with_an_exception_warns_of_nothing_more(make_client: Any) -> None:
+    """The test's own exception says what went wrong; the app cancelled because of it is no news."""
+
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await anyio.sleep_forever()  # never answers, never notices the close
+
+    client = make_client(silent, strict=True, timeout=0.1, grace_period=0.05)
+    with pytest.raises(ASGITimeoutError):
+        async with client.websocket_connect("/ws") as ws:
+            await ws.receive_text()
+    await client.aclose()  # no AppCancelledWarning (filterwarnings = error would raise it here)

@@ -198,8 +198,10 @@ class AsyncWebSocketSession:
         warnings to emit on the test's thread."""
         if exc is None:
             return await self.close_session(1000, None)
-        await self.abort("the test left the session with an exception")
-        return []  # the test is failing already: its own exception matters (notices go at close)
+        # The test is failing already: its own exception matters, not an app cancelled
+        # after the grace period because of it.
+        await self.abort("the test left the session with an exception", warn=False)
+        return []
 
     async def connect(self) -> None:
         """Perform the handshake (see the class docstring)."""
