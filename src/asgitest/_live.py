@@ -390,7 +390,10 @@ class _SessionBase:
         return self._server.websocket_scopes[self._client_address]
 
     def _connected(self, session: Any) -> None:
-        address = session.stream.get_extra_info("client_addr")
+        try:
+            address = session.stream.get_extra_info("client_addr")
+        except OSError:  # the server has closed the connection already (an app that returned)
+            address = None
         self._client_address = None if address is None else (str(address[0]), int(address[1]))
         response = session.response
         if response is None:  # pragma: no cover - httpx2 always keeps the handshake response
@@ -503,8 +506,7 @@ class LiveWebSocketSession(_SessionBase):
             raise self._timeout_error(wait) from None
         except Closed as exc:
             return self._close_message(exc.code, exc.reason)
-        except (Dropped, OSError):  # the connection ended without a close frame: abnormal closure
-            # (httpx2 passes on its reader's OSError as it is when the server closed the socket)
+        except Dropped:  # the connection ended without a close frame: abnormal closure
             return self._close_message(ABNORMAL_CLOSURE, None)
         return _message(event)
 
@@ -605,8 +607,7 @@ class AsyncLiveWebSocketSession(_SessionBase):
             raise self._timeout_error(wait) from None
         except Closed as exc:
             return self._close_message(exc.code, exc.reason)
-        except (Dropped, OSError):  # the connection ended without a close frame: abnormal closure
-            # (httpx2 passes on its reader's OSError as it is when the server closed the socket)
+        except Dropped:  # the connection ended without a close frame: abnormal closure
             return self._close_message(ABNORMAL_CLOSURE, None)
         return _message(event)
 
