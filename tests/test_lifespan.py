@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import traceback
 from typing import Any
 
 import anyio
 import pytest
 
-from asgitest import ASGIProtocolError, ASGITimeoutError, Receive, Scope, Send
+from asgitest import ASGIProtocolError, ASGITimeoutError, AsyncTestClient, Receive, Scope, Send, TestClient, _report
 
 from . import live
 from .apps import send_json
@@ -149,3 +151,91 @@ async def test_a_lifespan_rule_the_app_breaks_and_swallows_is_raised(make_client
         async with client:
             pytest.fail("the startup must fail")  # pragma: no cover
     assert caught.value.rule == "lifespan-unknown-type"
+
+
+def interrupted_once(started: threading.Event, ended: threading.Event) -> Any:
+    """An app whose first lifespan startup waits for ever (until cancelled); later ones answer."""
+    runs: list[int] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await send_json(send, {"ok": True})
+            return
+        await receive()
+        runs.append(len(runs))
+        if len(runs) == 1:
+            started.set()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                ended.set()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    app.runs = runs  # type: ignore[attr-defined]
+    return app
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_startup_interrupted_by_ctrl_c_leaves_the_client_usable(backend: str) -> None:
+    if threading.current_thread() is not threading.main_thread():  # pragma: no cover
+        pytest.fail("signals reach the main thread only: this test must run there")
+    started, ended = threading.Event(), threading.Event()
+    app = interrupted_once(started, ended)
+    client = TestClient(app, backend=backend)  # type: ignore[arg-type]
+
+    def interrupt() -> None:
+        started.wait()
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client.__enter__()
+    finally:
+        interrupter.join()
+    assert ended.wait(5), "the interrupted startup's app task is cancelled"
+    with client:  # not "already running": the interrupted startup left nothing behind
+        assert client.get("/").json() == {"ok": True}
+    assert app.runs == [0, 1]
+
+
+async def test_a_startup_the_test_cancels_ends_the_apps_lifespan_task() -> None:
+    started, ended = threading.Event(), threading.Event()
+    app = interrupted_once(started, ended)
+    test_scope = anyio.CancelScope()
+
+    async def gives_up(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and not app.runs:
+            test_scope.cancel()  # the test gives up on the startup while the app waits
+        await app(scope, receive, send)
+
+    client = AsyncTestClient(gives_up)
+    with test_scope:
+        async with client:
+            pytest.fail("the startup was cancelled")  # pragma: no cover
+    assert test_scope.cancelled_caught
+    assert (await client.get("/")).json() == {"ok": True}
+    assert ended.is_set(), "the abandoned startup's app task is cancelled"
+    await client.aclose()  # no lifespan left to shut down: nothing waits
+    assert app.runs == [0]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_async_client_used_on_another_loop_than_its_lifespans_says_so(backend: str) -> None:
+    events: list[str] = []
+    client = AsyncTestClient(stateful(events), strict=False)
+    anyio.run(client.__aenter__, backend=backend)
+    assert events == ["startup"]
+    _report.take()
+    response = anyio.run(client.get, "/", backend=backend)  # another loop: the app still answers
+    assert response.status_code == 200
+    findings = [finding.message for finding in _report.take()]
+    assert len(findings) == 1
+    assert "runs on another event loop than the one the client was entered on" in findings[0]
+    with pytest.raises(RuntimeError, match="entered on one event loop and left on another"):
+        anyio.run(client.__aexit__, backend=backend)
+    assert events == ["startup"]  # the shutdown could not run on the second loop
+    assert client.is_closed

@@ -192,6 +192,7 @@ class AsyncTestClient(httpx2.AsyncClient):
 
     async def send(self, request: httpx2.Request, *, stream: bool = False, **kwargs: Any) -> httpx2.Response:
         check_open(self)
+        self._engine.check_loop()
         token = reading_whole.set(not stream)
         try:
             return await super().send(request, stream=stream, **kwargs)
@@ -264,5 +265,6 @@ class AsyncTestClient(httpx2.AsyncClient):
         ``files``, ``json``) are accepted and have no effect on a handshake.
         """
         check_open(self)
+        self._engine.check_loop()
         request = websocket_request(self, url, subprotocols, params, headers, cookies, auth, extensions, **body)
         return self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))

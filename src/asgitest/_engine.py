@@ -12,9 +12,11 @@ import contextvars
 import httpx2
 
 from ._config import ClientConfig
+from ._errors import ASGITestWarning
 from ._http import HTTPExchange
 from ._lifespan import Lifespan
 from ._registry import Notice, Registry, emit
+from ._wait import current_loop
 from ._websocket import AsyncWebSocketSession
 
 __all__ = ["Engine", "EngineTransport", "reading_whole"]
@@ -32,6 +34,22 @@ class Engine:
         self.config = config
         self.registry = Registry(config)
         self.lifespan: Lifespan | None = None
+        self.lifespan_loop: object = None  # the loop the lifespan runs on (see current_loop)
+        self.loop_noticed = False
+
+    def check_loop(self) -> None:
+        """Note, once, a request made on another loop than the running lifespan's: what the
+        lifespan made (pools, locks, queues) belongs to that loop, and fails on this one.
+        For the async client, whose caller's loop is the one that runs the app."""
+        if self.lifespan is not None and not self.loop_noticed and current_loop() is not self.lifespan_loop:
+            self.loop_noticed = True
+            self.registry.notice(
+                ASGITestWarning,
+                f"{self.config.label}: a request or WebSocket runs on another event loop than the one the "
+                "client was entered on, where the app's lifespan runs; objects the lifespan made belong to "
+                "that loop. Enter the client on the loop of the test (with pytest-asyncio, give the "
+                "fixture the test's loop scope).",
+            )
 
     async def handle(self, request: httpx2.Request, *, sync_body: bool = False, whole: bool = False) -> httpx2.Response:
         """Run the app for ``request``; return when the response starts (the body streams).
@@ -57,10 +75,13 @@ class Engine:
             raise RuntimeError("the client's lifespan is already running; leave the client before re-entering")
         lifespan = Lifespan(self.config, self.registry.adopt)
         self.lifespan = lifespan
+        self.lifespan_loop = current_loop()
+        self.loop_noticed = False
         try:
             await lifespan.startup()
-        except BaseException:
+        except BaseException:  # the app failed, or the test's wait was cancelled or interrupted
             self.lifespan = None
+            lifespan.abandon()
             raise
 
     async def wait_idle(self, timeout: float | None) -> list[Notice]:
@@ -79,14 +100,21 @@ class Engine:
         raised after the test stopped reading stays on the registry, for the client
         to re-raise when no other exception is in flight.
         """
+        lifespan, self.lifespan = self.lifespan, None
+        elsewhere = lifespan is not None and current_loop() is not self.lifespan_loop
         try:
             await self.registry.close_all()
-            if self.lifespan is not None:
-                lifespan, self.lifespan = self.lifespan, None
+            if lifespan is not None and not elsewhere:
                 await lifespan.shutdown()
             await self.registry.end_adopted()
         finally:
             notices = self.registry.take_notices() + self.registry.stale()
+        if elsewhere:
+            raise RuntimeError(
+                f"{self.config.label} was entered on one event loop and left on another: the app's lifespan "
+                "runs on the first, and its shutdown cannot run here (it was skipped). Enter and leave a "
+                "client on the same loop (with pytest-asyncio, give the fixture the test's loop scope)."
+            )
         return notices
 
     def finish_close(self, notices: list[Notice], *, raising: bool, stacklevel: int) -> None:

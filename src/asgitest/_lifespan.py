@@ -67,6 +67,12 @@ class Lifespan:
         if answer is None:
             self.supported = False
 
+    def abandon(self) -> None:
+        """Cancel the app's lifespan task after a startup that did not complete (it may still
+        be waiting for its startup, or for a shutdown that will never come)."""
+        if self.task is not None:
+            self.task.cancel()
+
     async def shutdown(self) -> None:
         """Send ``lifespan.shutdown`` and wait for the app's answer and its return."""
         if not self.supported or self.task is None or self.protocol.state is not LifespanState.STARTED:

@@ -109,7 +109,7 @@ class LoopThread:
             if self.backend != "trio":  # trio tasks cannot outlive the app's own nurseries
                 _hand_tasks_to_their_owner()
             async with _spawner(self.backend) as spawn:
-                portals.append(Portal(_soon_scheduler(self.backend), spawn, stopped))
+                portals.append(Portal(_soon_scheduler(self.backend), spawn, stopped, self.backend))
                 ready.set()
                 await stopped.wait()
 
@@ -150,24 +150,44 @@ class Portal:
 
     One scheduled callback and one lock per call: lighter than anyio's blocking
     portal (no future, no cancel scope per call), which a sync request pays for
-    once. Calls start in the order they are made.
+    once. Calls start in the order they are made. A caller interrupted while it
+    waits (Ctrl-C in the test) cancels its call on the loop and waits for that, so a
+    client is never left half-entered by a call that runs on without its caller.
     """
 
     def __init__(
-        self, soon: Callable[..., object], spawn: Callable[[Callable[[], Awaitable[None]]], None], stopped: anyio.Event
+        self,
+        soon: Callable[..., object],
+        spawn: Callable[[Callable[[], Awaitable[None]]], None],
+        stopped: anyio.Event,
+        backend: str,
     ) -> None:
         self.soon = soon
         self.spawn = spawn
         self._stopped = stopped
+        self._trio = backend == "trio"
 
     def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
         done = threading.Lock()
         done.acquire()
         outcome: list[tuple[bool, Any]] = []
+        cancel: list[Callable[[], object]] = []  # the call's cancellation, once it runs; a marker if not yet
 
         async def run() -> None:
             try:
-                outcome.append((True, await function(*args)))
+                if cancel:  # interrupted before it started
+                    return
+                if self._trio:
+                    import trio
+
+                    with trio.CancelScope() as scope:
+                        cancel.append(scope.cancel)
+                        outcome.append((True, await function(*args)))
+                else:
+                    import asyncio
+
+                    cancel.append(cast("asyncio.Task[None]", asyncio.current_task()).cancel)
+                    outcome.append((True, await function(*args)))
             except Exception as exc:
                 outcome.append((False, exc))
             except BaseException as exc:
@@ -177,8 +197,13 @@ class Portal:
             finally:
                 done.release()
 
-        self.soon(self.spawn, run)
-        done.acquire()
+        try:
+            self.soon(self.spawn, run)
+            done.acquire()
+        except BaseException:  # the waiting thread was interrupted (KeyboardInterrupt)
+            self.soon(_cancel_call, cancel)
+            done.acquire(timeout=STOP_TIMEOUT)
+            raise
         succeeded, value = outcome[0]
         if succeeded:
             return cast(T, value)
@@ -187,6 +212,18 @@ class Portal:
     def stop(self) -> None:
         """End the loop's run: its thread returns once the calls in flight are done."""
         self.soon(self._stopped.set)
+
+
+def _cancel_call(cancel: list[Callable[[], object]]) -> None:
+    """On the loop: cancel a call whose caller stopped waiting (or keep it from starting)."""
+    if cancel:
+        cancel[0]()
+    else:
+        cancel.append(_not_started)
+
+
+def _not_started() -> None:
+    """The marker of a call cancelled before it started."""
 
 
 #: The shared loop threads, by backend and backend options.

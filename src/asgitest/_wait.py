@@ -17,7 +17,7 @@ import asyncio
 import math
 from typing import Any
 
-__all__ = ["Flag", "cancelled_exc_class", "checkpoint"]
+__all__ = ["Flag", "cancelled_exc_class", "checkpoint", "current_loop"]
 
 _get_running_loop = asyncio._get_running_loop
 
@@ -29,6 +29,16 @@ def cancelled_exc_class() -> type[BaseException]:
     import trio
 
     return trio.Cancelled
+
+
+def current_loop() -> object:
+    """The running event loop, as an identity to compare: asyncio's loop, or trio's run token."""
+    loop = _get_running_loop()
+    if loop is not None:
+        return loop
+    import trio
+
+    return trio.lowlevel.current_trio_token()
 
 
 async def checkpoint() -> None:
