@@ -114,6 +114,19 @@ def test_every_sync_client_of_a_backend_shares_one_loop_thread(backend: str) -> 
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_the_loop_thread_starts_with_the_first_client_not_within_a_request_s_bound(backend: str) -> None:
+    """The first client of a backend starts the loop when it is made: a first request with a
+    short timeout does not see its bound spent on the thread's start (trio's import alone
+    takes tens of milliseconds)."""
+    options = {"asyncio": {"debug": False}, "trio": {"restrict_keyboard_interrupt_to_checkpoints": False}}
+    name = f"asgitest loop ({backend}, {options[backend]})"
+    assert name not in {t.name for t in threading.enumerate()}
+    client = TestClient(echo_scope, backend=backend, backend_options=options[backend])  # type: ignore[arg-type]
+    assert name in {t.name for t in threading.enumerate()}
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_two_users_share_the_app_s_loop_bound_objects(backend: str) -> None:
     """Two sync clients (two users, two cookie jars) on one app whose rooms are asyncio or trio
     objects made on the first request's loop: with a loop per client, the second user breaks."""

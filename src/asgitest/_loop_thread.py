@@ -6,9 +6,10 @@ Rules of this module (the only one that knows about threads):
   :class:`~asgitest.TestClient` with the same backend and options runs its apps on it,
   as every connection of one server runs on that server's loop. So several clients (several
   users) can talk to one app through its loop-bound objects: queues, events, locks, pools.
-- The thread starts with the first client that needs it and runs until the interpreter
-  exits (it is a daemon; an exit hook stops it). A client's close ends only its own
-  connections and tasks; the loop runs on for the others.
+- The thread starts when the first client that needs it is made (so no request's bound
+  counts its start) and runs until the interpreter exits (it is a daemon; an exit hook
+  stops it). A client's close ends only its own connections and tasks; the loop runs on
+  for the others.
 - Other threads reach the loop through its :class:`Portal`: one scheduled callback and one
   lock per call. A call from the loop's own thread (an app calling a sync client) would
   wait for itself for ever: it raises at once instead.

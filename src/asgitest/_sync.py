@@ -240,6 +240,8 @@ class TestClient(httpx2.Client):
         self.app_state = config.app_state
         self._engine = Engine(config)
         self._loop = shared_loop(backend, backend_options)
+        # Started now (once per process and backend), so that no request's bound counts it.
+        self._loop.portal()
         # A client dropped without close() has its connections ended when it is collected,
         # without waiting: the collector may run this on any thread, another loop's too.
         self._finalizer = weakref.finalize(self, _abandon, self._engine, self._loop)
