@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import logging
@@ -538,3 +539,43 @@ def test_an_app_raising_system_exit_leaves_the_shared_loop_running(backend: str,
     assert caught.value.code == 3
     assert client.get("/").json() == {"fine": True}  # the loop, shared, runs on
     client.close()
+
+
+async def test_an_app_raising_system_exit_reaches_the_async_client_s_caller() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/exit":
+            raise SystemExit(3)
+        await send_json(send, {"fine": True})
+
+    async with asgitest.AsyncTestClient(app) as client:
+        with pytest.raises(SystemExit) as caught:
+            await client.get("/exit")
+        assert caught.value.code == 3
+        assert (await client.get("/")).json() == {"fine": True}
+
+
+@pytest.mark.asgi_in_process(reason="the grace period is the in-process client's")
+async def test_a_grace_period_of_none_is_the_suite_default_not_unbounded(make_client: Any) -> None:
+    """``grace_period=None`` means "not given": the suite's default bounds the wait for an app
+    that ignores the disconnect (it once made that wait unbounded)."""
+    from asgitest import _config
+
+    ignoring = anyio.Event()
+
+    async def ignores_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+        ignoring.set()
+        await anyio.sleep_forever()  # never reads the disconnect
+
+    previous = _config.set_suite_defaults(_config.Defaults(grace_period=0.05, strict=False))
+    try:
+        client = make_client(ignores_disconnect, grace_period=None)
+    finally:
+        _config.set_suite_defaults(previous)
+    with anyio.fail_after(5):  # a bound on the test, far above the 0.05 s grace period
+        async with client.stream("GET", "/") as response:
+            async with contextlib.aclosing(response.aiter_raw()) as chunks:
+                assert await chunks.__anext__() == b"partial"
+        await client.aclose()  # the app, cancelled after 0.05 s, is a finding (strict is off)
+    assert ignoring.is_set()
