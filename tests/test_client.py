@@ -574,8 +574,7 @@ async def test_a_grace_period_of_none_is_the_suite_default_not_unbounded(make_cl
     finally:
         _config.set_suite_defaults(previous)
     with anyio.fail_after(5):  # a bound on the test, far above the 0.05 s grace period
-        async with client.stream("GET", "/") as response:
-            async with contextlib.aclosing(response.aiter_raw()) as chunks:
-                assert await chunks.__anext__() == b"partial"
+        async with client.stream("GET", "/") as response, contextlib.aclosing(response.aiter_raw()) as chunks:
+            assert await chunks.__anext__() == b"partial"
         await client.aclose()  # the app, cancelled after 0.05 s, is a finding (strict is off)
     assert ignoring.is_set()
