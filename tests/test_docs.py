@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from asgitest._protocol import TABLE
+from asgitest._protocol import TABLE, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -96,13 +96,27 @@ def test_every_example_module_is_shown() -> None:
     assert not modules - shown, f"example modules no page includes: {sorted(modules - shown)}"
 
 
-def test_the_rules_table_lists_every_rule() -> None:
-    rows = {}
-    for line in (DOCS / "troubleshooting.md").read_text().splitlines():
-        match = re.match(r"^\| `(?P<rule>[\w-]+)` \|.*\| (?P<relaxed>yes)? ?\|$", line)
-        if match:
-            rows[match["rule"]] = match["relaxed"] == "yes"
-    assert rows == {rule.id: rule.relaxed for rule in TABLE}
+def rule_row(rule: Rule) -> str:
+    """The row of ``rule`` in the docs' table of ASGI rules."""
+    said = f"{rule.source}: “{rule.spec}”" if rule.spec else f"{rule.source} (beyond the ASGI text)"
+    return f"| `{rule.id}` | {rule.text} | {said} | {'yes' if rule.relaxed else ''} |"
+
+
+def test_the_rules_table_lists_every_rule_with_its_source() -> None:
+    """The table in the docs is the rule table, row for row; on a change, paste the expected rows."""
+    rows = [
+        line for line in (DOCS / "troubleshooting.md").read_text().splitlines() if re.match(r"^\| `[\w-]+` \|", line)
+    ]
+    expected = [rule_row(rule) for rule in TABLE]
+    assert rows == expected, "expected rows:\n" + "\n".join(expected)
+
+
+def test_the_rule_counts_the_docs_give_are_the_table_s() -> None:
+    relaxed = sum(rule.relaxed for rule in TABLE)
+    readme = (ROOT / "README.md").read_text()
+    assert f"({len(TABLE)} rules," in readme
+    assert f"The {relaxed} rules Starlette" in readme
+    assert f"The {relaxed} rules that Starlette" in (DOCS / "troubleshooting.md").read_text()
 
 
 def test_the_readme_samples_run_against_the_example_app() -> None:

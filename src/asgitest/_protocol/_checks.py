@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -58,6 +59,13 @@ class Checker:
         kind = message.get("type")
         if type(kind) is not str and not isinstance(kind, str):
             raise self.error("message-type", message, state)
+        if self.strict:  # a relaxed rule: no walk at all otherwise
+            for key, value in message.items():
+                if key == "headers" or (key == "info" and kind == "http.response.debug"):
+                    continue  # any iterable (checked as headers), and "Dict[Unicode string, Any]"
+                problem = _unserializable(value, 0) if type(key) is str else f"the key {key!r:.40} is not a str"
+                if problem is not None:
+                    raise self.error("message-value-types", message, state, f"In {key!r:.40}: {problem}.")
         return kind
 
     def check_headers(self, message: Mapping[str, Any], state: State) -> None:
@@ -88,6 +96,40 @@ class Checker:
                     _token_names.add(bytes(name))
             if _UNSAFE_VALUE.search(value) is not None:
                 self.broken("header-value-safe", message, state, f"Got {bytes(name)!r:.40}: {bytes(value)!r:.40}.")
+
+
+#: How deep :func:`_unserializable` looks into nested lists and dicts.
+_MAX_DEPTH = 32
+
+
+def _unserializable(value: Any, depth: int) -> str | None:
+    """What in ``value`` is not of the types a message may hold, or None."""
+    kind = type(value)
+    if kind is bytes or kind is str or kind is bool or value is None:
+        return None
+    if isinstance(value, int):
+        return None if -(2**63) <= value < 2**63 else f"{value} is outside the signed 64-bit range"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value!r} is not a finite number"
+    if isinstance(value, str | bytes | bytearray | memoryview):
+        return None
+    if depth >= _MAX_DEPTH:
+        return f"values are nested deeper than {_MAX_DEPTH} levels"
+    if isinstance(value, list | tuple):
+        for item in value:
+            problem = _unserializable(item, depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"the key {key!r:.40} is not a str"
+            problem = _unserializable(item, depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    return f"a {type(value).__name__} is not a type a message may hold"
 
 
 def _is_pair(pair: Any) -> bool:

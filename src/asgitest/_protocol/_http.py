@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import ASGIProtocolError
@@ -29,7 +29,7 @@ class HTTPProtocol(Checker):
     ``head`` says the request was a HEAD: its response declares a length but has no body.
     """
 
-    __slots__ = ("_declared", "_sent", "head", "state", "status", "trailers")
+    __slots__ = ("_debugged", "_declared", "_sent", "head", "state", "status", "trailers")
 
     def __init__(
         self, where: str, *, strict: bool = True, transcript: Transcript | None = None, head: bool = False
@@ -41,6 +41,7 @@ class HTTPProtocol(Checker):
         self.trailers = False
         self._declared: int | None = None  # the content-length the start declared
         self._sent = 0
+        self._debugged = False
 
     def app_received(self, message: Mapping[str, Any]) -> None:
         """Record a message the app received (for the transcript)."""
@@ -51,39 +52,50 @@ class HTTPProtocol(Checker):
         self.transcript.app_sent(message)
         state = self.state
         kind = self.message_type(message, state)
-        if kind == "http.response.body":
-            if state is HTTPState.BODY:
-                self._body(message)
-            elif state is HTTPState.START:
-                raise self.error("http-start-first", message, state, _said("without", "start"))
-            else:
-                raise self.error("http-after-complete", message, state, _said("after", kind, state))
-        elif kind == "http.response.start":
-            if state is HTTPState.START:
-                self._start(message)
-            else:
-                raise self.error("http-start-once", message, state, _STARLETTE_SAYS + _MULTIPLE_STARTS)
-        elif kind == "http.response.trailers":
-            if not self.trailers:
-                raise self.error("http-trailers-announced", message, state, _said("without", "trailers"))
-            if state is HTTPState.BODY:
-                raise self.error("http-trailers-after-body", message, state, _said("before", "trailers"))
-            if state is not HTTPState.TRAILERS:
-                raise self.error("http-after-complete", message, state, _said("after", kind, state))
-            self.check_headers(message, state)
-            if not message.get("more_trailers", False):
-                self.state = HTTPState.DONE
-        elif kind == "http.response.debug":
-            if state is HTTPState.DONE:
-                raise self.error("http-after-complete", message, state)
-            if not isinstance(message.get("info", {}), Mapping):
-                raise self.error("http-debug-info-dict", message, state)
-        elif kind == "http.response.push":
-            self.broken("http-push-offered", message, state)
-            return _IGNORED
-        else:
+        handler = _HANDLERS.get(kind)
+        if handler is None:
             raise self.error("http-unknown-type", message, state)
-        return kind
+        return handler(self, message, state) or kind
+
+    def _on_start(self, message: Mapping[str, Any], state: HTTPState) -> None:
+        if state is not HTTPState.START:
+            raise self.error("http-start-once", message, state, _STARLETTE_SAYS + _MULTIPLE_STARTS)
+        self._start(message)
+
+    def _on_body(self, message: Mapping[str, Any], state: HTTPState) -> None:
+        if state is HTTPState.BODY:
+            self._body(message)
+        elif state is HTTPState.START:
+            raise self.error("http-start-first", message, state, _said("without", "start"))
+        else:
+            raise self.error("http-after-complete", message, state, _said("after", "http.response.body", state))
+
+    def _on_trailers(self, message: Mapping[str, Any], state: HTTPState) -> None:
+        if not self.trailers:
+            raise self.error("http-trailers-announced", message, state, _said("without", "trailers"))
+        if state is HTTPState.BODY:
+            raise self.error("http-trailers-after-body", message, state, _said("before", "trailers"))
+        if state is not HTTPState.TRAILERS:
+            raise self.error("http-after-complete", message, state, _said("after", "http.response.trailers", state))
+        self.check_headers(message, state)
+        more = message.get("more_trailers", False)
+        if not isinstance(more, bool):
+            self.broken("http-more-trailers-bool", message, state)
+        if not more:
+            self.state = HTTPState.DONE
+
+    def _on_debug(self, message: Mapping[str, Any], state: HTTPState) -> None:
+        if state is HTTPState.DONE:
+            raise self.error("http-after-complete", message, state)
+        if not isinstance(message.get("info"), Mapping):
+            raise self.error("http-debug-info-dict", message, state)
+        if state is not HTTPState.START or self._debugged:
+            self.broken("http-debug-before-start", message, state, "It was sent twice." if self._debugged else "")
+        self._debugged = True
+
+    def _on_push(self, message: Mapping[str, Any], state: HTTPState) -> str:
+        self.broken("http-push-offered", message, state)
+        return _IGNORED
 
     def _start(self, message: Mapping[str, Any]) -> None:
         state = self.state
@@ -135,6 +147,15 @@ class HTTPProtocol(Checker):
             return self.error("http-response-complete", None, self.state)
         return None
 
+
+#: The move each message type makes (rules ``http-*``); a type not here breaks ``http-unknown-type``.
+_HANDLERS: dict[str, Callable[[HTTPProtocol, Mapping[str, Any], HTTPState], str | None]] = {
+    "http.response.start": HTTPProtocol._on_start,
+    "http.response.body": HTTPProtocol._on_body,
+    "http.response.trailers": HTTPProtocol._on_trailers,
+    "http.response.debug": HTTPProtocol._on_debug,
+    "http.response.push": HTTPProtocol._on_push,
+}
 
 #: What :meth:`HTTPProtocol.app_sends` returns for a message that is dropped, not delivered.
 _IGNORED = "ignored"

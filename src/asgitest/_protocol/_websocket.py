@@ -76,6 +76,9 @@ class WebSocketProtocol(Checker):
             if subprotocol not in self.offered:
                 self.broken("ws-subprotocol-offered", message, state, f"The client offered {list(self.offered)}.")
         self.check_headers(message, state)
+        for name, _ in message.get("headers", ()):
+            if bytes(name).lower() == b"sec-websocket-protocol":
+                self.broken("ws-accept-protocol-header", message, state)
         self.state = _CONNECTED
 
     def _send(self, message: Mapping[str, Any], state: WebSocketState) -> None:
@@ -120,7 +123,10 @@ class WebSocketProtocol(Checker):
             raise self.error("ws-denial-start-first", message, state)
         if not isinstance(message.get("body", b""), bytes | bytearray | memoryview):
             raise self.error("ws-denial-body-bytes", message, state)
-        if not message.get("more_body", False):
+        more = message.get("more_body", False)
+        if not isinstance(more, bool):
+            self.broken("ws-denial-more-body-bool", message, state)
+        if not more:
             self.state = _CLOSED
 
 
