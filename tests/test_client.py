@@ -578,3 +578,18 @@ async def test_a_grace_period_of_none_is_the_suite_default_not_unbounded(make_cl
             assert await chunks.__anext__() == b"partial"
         await client.aclose()  # the app, cancelled after 0.05 s, is a finding (strict is off)
     assert ignoring.is_set()
+
+
+@pytest.mark.asgi_in_process(reason="transcripts are the in-process client's")
+@pytest.mark.parametrize("transcripts", [True, False])
+async def test_transcripts_can_be_turned_off(make_client: Any, transcripts: bool) -> None:
+    async def never_answers(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await anyio.sleep_forever()
+
+    client = make_client(never_answers, timeout=0.05, grace_period=0.01, transcripts=transcripts)
+    with pytest.raises(asgitest.ASGITimeoutError) as caught:
+        await client.post("/", content=b"x")
+    await client.aclose()
+    assert "did not start a response within 0.05s" in str(caught.value)
+    assert ("last ASGI events of POST /" in str(caught.value)) is transcripts

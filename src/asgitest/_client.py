@@ -41,6 +41,7 @@ def make_config(
     grace_period: float | None,
     wait_for_app: bool,
     strict: bool | None,
+    transcripts: bool = True,
 ) -> ClientConfig:
     """The configuration both clients build from their constructor arguments; what they were
     not given is the suite's default (:func:`~asgitest._config.suite_defaults`)."""
@@ -54,6 +55,7 @@ def make_config(
         grace_period=defaults.grace_period if grace_period is None else check_seconds(grace_period, "grace_period"),
         wait_for_app=wait_for_app,
         strict=defaults.strict if strict is None else bool(strict),
+        transcripts=bool(transcripts),
     )
 
 
@@ -153,6 +155,9 @@ class AsyncTestClient(httpx2.AsyncClient):
             (sessions left open, apps cancelled, stale sockets) as warnings. Not given: the
             suite's default (``--asgi-strict``, ``ASGITEST_STRICT``), else False: nothing a
             test passing with Starlette's client would fail on.
+        transcripts: whether each connection keeps its last ASGI events, which error
+            messages end with. Off, a suite of many WebSocket messages runs a little faster
+            (see the performance page) and its errors say less.
     """
 
     __test__ = False
@@ -171,9 +176,10 @@ class AsyncTestClient(httpx2.AsyncClient):
         grace_period: float | None = None,
         wait_for_app: bool = True,
         strict: bool | None = None,
+        transcripts: bool = True,
     ) -> None:
         config = make_config(
-            app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict
+            app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict, transcripts
         )
         self.app = config.app
         self.app_state = config.app_state

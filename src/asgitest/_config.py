@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
+from ._protocol import SilentTranscript, Transcript
 from ._types import ASGI2App, ASGI3App, ASGIApp, Receive, Scope, Send
 
 __all__ = [
@@ -139,8 +140,14 @@ class ClientConfig:
     wait_for_app: bool = True
     #: Whether every check is an error or a warning (see the clients' ``strict``).
     strict: bool = False
+    #: Whether each connection keeps its last ASGI events for error messages.
+    transcripts: bool = True
     app_state: dict[str, Any] = field(default_factory=dict)
     number: int = field(default_factory=lambda: next(_client_numbers))
+
+    def transcript(self, where: str) -> Transcript:
+        """A new connection's transcript: recording, unless the client was made without."""
+        return Transcript(where) if self.transcripts else SilentTranscript(where)
 
     @property
     def label(self) -> str:

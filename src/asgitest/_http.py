@@ -44,7 +44,7 @@ from ._errors import (
     ClientDisconnected,
     is_disconnect_exit,
 )
-from ._protocol import HTTPProtocol, HTTPState, Transcript
+from ._protocol import HTTPProtocol, HTTPState
 from ._queue import Empty, MessageQueue
 from ._registry import Registry
 from ._runner import AppTask, spawn
@@ -182,7 +182,7 @@ class HTTPExchange:
         self._began = time.perf_counter()  # for the response's ``elapsed``
         self.where = f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
         self.number = registry.number()
-        transcript = Transcript(f"{self.where} (connection #{self.number} of {config.label})")
+        transcript = config.transcript(f"{self.where} (connection #{self.number} of {config.label})")
         self.protocol = HTTPProtocol(
             self.where, strict=config.strict, transcript=transcript, head=request.method == "HEAD"
         )

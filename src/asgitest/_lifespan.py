@@ -31,7 +31,7 @@ class Lifespan:
         self.config = config
         self.owner = owner  # given each asyncio task the app starts (see _runner.task_owner)
         self.where = f"lifespan of {config.label}"
-        self.protocol = LifespanProtocol(self.where, strict=config.strict)
+        self.protocol = LifespanProtocol(self.where, strict=config.strict, transcript=config.transcript(self.where))
         self.to_app: MessageQueue[Message] = MessageQueue()
         self.to_test: MessageQueue[Message] = MessageQueue()
         self.receive_called = False

@@ -232,9 +232,10 @@ class TestClient(httpx2.Client):
         grace_period: float | None = None,
         wait_for_app: bool = True,
         strict: bool | None = None,
+        transcripts: bool = True,
     ) -> None:
         config = make_config(
-            app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict
+            app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict, transcripts
         )
         self.app = config.app
         self.app_state = config.app_state

@@ -40,7 +40,7 @@ from ._errors import (
     WebSocketDisconnect,
     is_disconnect_exit,
 )
-from ._protocol import Transcript, WebSocketProtocol, WebSocketState
+from ._protocol import WebSocketProtocol, WebSocketState
 from ._queue import Empty, MessageQueue
 from ._registry import Notice, Registry, emit
 from ._runner import AppTask, spawn
@@ -69,7 +69,7 @@ class _Connection:
         self.path = path
         self.where = f"WebSocket {path} (connection #{number} of {config.label})"
         self.protocol = WebSocketProtocol(
-            self.where, strict=config.strict, transcript=Transcript(self.where), offered=scope["subprotocols"]
+            self.where, strict=config.strict, transcript=config.transcript(self.where), offered=scope["subprotocols"]
         )
         self.protocol.transcript.opened(scope)
         #: The first rule the app broke, kept in case the app swallows the error its send raised.

@@ -9,7 +9,7 @@ answers with the new state or raises :class:`~asgitest.ASGIProtocolError`.
 from ._http import HTTPProtocol, HTTPState
 from ._lifespan import LifespanProtocol, LifespanState
 from ._rules import RELAXED, RULES, TABLE, Rule
-from ._transcript import Transcript
+from ._transcript import SilentTranscript, Transcript
 from ._websocket import WebSocketProtocol, WebSocketState
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "LifespanProtocol",
     "LifespanState",
     "Rule",
+    "SilentTranscript",
     "Transcript",
     "WebSocketProtocol",
     "WebSocketState",

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["KEEP", "SENSITIVE_HEADERS", "Transcript"]
+__all__ = ["KEEP", "SENSITIVE_HEADERS", "SilentTranscript", "Transcript"]
 
 #: Events kept per connection.
 KEEP = 32
@@ -68,6 +68,25 @@ class Transcript:
             shown = event if isinstance(event, str | _Opened) else describe(event)
             lines.append(f"  +{stamp - self._origin:.3f}s {direction} {shown}")
         return "\n".join(lines)
+
+
+class SilentTranscript(Transcript):
+    """A transcript that records nothing: for a client made with ``transcripts=False``,
+    whose error messages then end without the connection's last events."""
+
+    __slots__ = ()
+
+    def app_received(self, message: Mapping[str, Any]) -> None:
+        pass
+
+    def app_sent(self, message: Any) -> None:
+        pass
+
+    def opened(self, scope: Mapping[str, Any]) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
 
 
 class _Opened:
