@@ -7,8 +7,9 @@ import time
 import anyio
 import pytest
 
+from asgitest._backend import cancelled_exc_class, checkpoint
 from asgitest._queue import MessageQueue
-from asgitest._wait import Flag, cancelled_exc_class, checkpoint
+from asgitest._wait import Flag
 
 pytestmark = pytest.mark.anyio
 

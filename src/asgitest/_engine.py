@@ -11,12 +11,12 @@ import contextvars
 
 import httpx2
 
+from ._backend import current_loop
 from ._config import ClientConfig
 from ._errors import ASGITestWarning
 from ._http import HTTPExchange
 from ._lifespan import Lifespan
 from ._registry import Notice, Registry, emit
-from ._wait import current_loop
 from ._websocket import AsyncWebSocketSession
 
 __all__ = ["Engine", "EngineTransport", "reading_whole"]

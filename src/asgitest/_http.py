@@ -36,6 +36,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
+from ._backend import cancelled_exc_class, checkpoint
 from ._config import ClientConfig
 from ._errors import (
     AppCancelledWarning,
@@ -50,7 +51,7 @@ from ._registry import Registry
 from ._runner import AppTask, spawn
 from ._scope import http_scope
 from ._types import Message, Scope, message_type
-from ._wait import Flag, cancelled_exc_class, checkpoint
+from ._wait import Flag
 
 __all__ = ["BODY_BUFFER", "REQUEST_CHUNK", "HTTPExchange", "RequestBody", "ResponseBody", "read_timeout"]
 

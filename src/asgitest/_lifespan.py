@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ._backend import checkpoint
 from ._config import ClientConfig
 from ._errors import ASGIProtocolError, ASGITimeoutError, LifespanFailed
 from ._protocol import LifespanProtocol, LifespanState
 from ._queue import MessageQueue
 from ._runner import AppTask, spawn
 from ._types import Message
-from ._wait import checkpoint
 
 __all__ = ["Lifespan"]
 

@@ -13,7 +13,6 @@ Needs the ``live`` extra (uvicorn, wsproto).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import threading
@@ -23,6 +22,7 @@ from typing import Any, Literal
 
 import httpx2
 
+from ._backend import checkpoint
 from ._client import check_open, default_headers
 from ._config import SUITE_DEFAULT, SuiteDefault, as_asgi3, suite_defaults
 from ._errors import (
@@ -88,7 +88,7 @@ class LiveServer:
             # uvicorn's send() returns at once after the client left, without yielding: an app
             # that loops on send() alone would hold the server's loop for ever. Yield once.
             await send(message)
-            await asyncio.sleep(0)
+            await checkpoint()
 
         try:
             await self.app(scope, receive, send_and_yield)

@@ -20,15 +20,14 @@ Rules of this module (the only one that knows about threads):
 from __future__ import annotations
 
 import atexit
-import contextlib
-import contextvars
 import sys
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from typing import Any, TypeVar, cast
 
 import anyio
 
+from ._backend import hand_tasks_to, run_cancellable, soon_scheduler, spawner
 from ._runner import task_owner
 
 __all__ = ["LoopThread", "Portal", "shared_loop"]
@@ -107,10 +106,9 @@ class LoopThread:
         async def serve() -> None:
             stopped = anyio.Event()
             _hand_generators_to_their_owner()
-            if self.backend != "trio":  # trio tasks cannot outlive the app's own nurseries
-                _hand_tasks_to_their_owner()
-            async with _spawner(self.backend) as spawn:
-                portals.append(Portal(_soon_scheduler(self.backend), spawn, stopped, self.backend))
+            hand_tasks_to(task_owner)
+            async with spawner(self.backend) as spawn:
+                portals.append(Portal(soon_scheduler(self.backend), spawn, stopped))
                 ready.set()
                 await stopped.wait()
 
@@ -161,12 +159,10 @@ class Portal:
         soon: Callable[..., object],
         spawn: Callable[[Callable[[], Awaitable[None]]], None],
         stopped: anyio.Event,
-        backend: str,
     ) -> None:
         self.soon = soon
         self.spawn = spawn
         self._stopped = stopped
-        self._trio = backend == "trio"
 
     def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
         done = threading.Lock()
@@ -178,17 +174,7 @@ class Portal:
             try:
                 if cancel:  # interrupted before it started
                     return
-                if self._trio:
-                    import trio
-
-                    with trio.CancelScope() as scope:
-                        cancel.append(scope.cancel)
-                        outcome.append((True, await function(*args)))
-                else:
-                    import asyncio
-
-                    cancel.append(cast("asyncio.Task[None]", asyncio.current_task()).cancel)
-                    outcome.append((True, await function(*args)))
+                outcome.append((True, await run_cancellable(cancel, function, *args)))
             except Exception as exc:
                 outcome.append((False, exc))
             except BaseException as exc:
@@ -272,72 +258,3 @@ def _hand_generators_to_their_owner() -> None:
             hooks.firstiter(generator)
 
     sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=hooks.finalizer)
-
-
-def _hand_tasks_to_their_owner() -> None:
-    """Give each asyncio task an app starts on this loop to the client that runs the app
-    (:data:`~asgitest._runner.task_owner`), so that the client's close ends what its apps
-    left running and nothing of one client runs on into the next."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Future[Any]:
-        task = previous(loop, coro, **options) if previous is not None else asyncio.Task(coro, loop=loop, **options)
-        owner = task_owner.get()
-        if owner is not None and isinstance(task, asyncio.Task):
-            owner(task)
-        return task
-
-    loop.set_task_factory(factory)
-
-
-@contextlib.asynccontextmanager
-async def _spawner(backend: str) -> AsyncIterator[Callable[[Callable[[], Awaitable[None]]], None]]:
-    """A function that starts a task on the running loop from a plain callback there (where
-    anyio cannot tell which loop runs); the block waits for the tasks it started."""
-    if backend == "trio":
-        import trio
-
-        async with trio.open_nursery() as nursery:
-            yield nursery.start_soon
-        return
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(function: Callable[[], Awaitable[None]]) -> None:
-        task: asyncio.Task[None] = loop.create_task(function())  # type: ignore[arg-type]
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    try:
-        yield spawn
-    finally:
-        if tasks:
-            await asyncio.wait(tasks)
-
-
-def _soon_scheduler(backend: str) -> Callable[..., object]:
-    """The running loop's thread-safe "run this callback soon", which anyio does not expose.
-
-    Both schedulers are FIFO queues that a blocking portal's calls go through too,
-    so a callback scheduled here runs before a portal call made after it.
-    """
-    if backend == "trio":
-        import trio
-
-        run_sync_soon = trio.lowlevel.current_trio_token().run_sync_soon
-
-        def soon(function: Callable[..., object], *args: Any) -> None:
-            # trio runs the callback in its system context; asyncio's scheduler, like a task
-            # group, runs it in a copy of the caller's. Give trio the same: the test's
-            # context variables reach the app (and what it spawns) on both backends.
-            run_sync_soon(contextvars.copy_context().run, function, *args)
-
-        return soon
-    import asyncio
-
-    return asyncio.get_running_loop().call_soon_threadsafe

@@ -9,15 +9,12 @@ for one with a plain lock (``wait_from_thread``) instead of a call into the loop
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import deque
 from typing import Generic, TypeVar
 
-from ._wait import Flag
-
-_get_running_loop = asyncio._get_running_loop
+from ._backend import Waiter, new_waiter, wait_woken, wake
 
 __all__ = ["Empty", "MessageQueue"]
 
@@ -31,12 +28,11 @@ class Empty(Exception):
 class MessageQueue(Generic[T]):
     """A FIFO with one consumer at a time."""
 
-    __slots__ = ("_future", "_items", "_thread_waiter", "_waiter")
+    __slots__ = ("_items", "_thread_waiter", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
-        self._waiter: Flag | None = None
-        self._future: asyncio.Future[None] | None = None  # an unbounded wait on asyncio
+        self._waiter: Waiter | None = None  # the consumer's, while it waits on the loop
         self._thread_waiter: threading.Lock | None = None
 
     def __len__(self) -> int:
@@ -45,14 +41,10 @@ class MessageQueue(Generic[T]):
     def put(self, item: T) -> None:
         """Append ``item`` and wake the consumer; never blocks."""
         self._items.append(item)
-        future = self._future
-        if future is not None:
-            self._future = None
-            if not future.done():
-                future.set_result(None)
-        if self._waiter is not None:
-            self._waiter.set()
+        waiter = self._waiter
+        if waiter is not None:
             self._waiter = None
+            wake(waiter)
         thread_waiter = self._thread_waiter
         if thread_waiter is not None:
             self._thread_waiter = None
@@ -90,21 +82,14 @@ class MessageQueue(Generic[T]):
         """Wait until an item is present without taking it; False on timeout."""
         if self._items:
             return True
-        if timeout is None:
-            loop = _get_running_loop()
-            if loop is not None:  # an app's receive() on asyncio, the hottest wait: a bare future
-                while not self._items:
-                    future = self._future = loop.create_future()
-                    try:
-                        await future
-                    finally:
-                        self._future = None
-                return True
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._items:
-            waiter = self._waiter = Flag()
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if not await waiter.wait(remaining):
+            waiter = self._waiter = new_waiter()
+            try:
+                await wait_woken(waiter, None if deadline is None else deadline - time.monotonic())
+            finally:
+                self._waiter = None
+            if deadline is not None and not self._items and time.monotonic() >= deadline:
                 break
         return bool(self._items)
 

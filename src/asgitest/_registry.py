@@ -15,7 +15,6 @@ response; :meth:`Registry.wait_idle` and the client's close re-raise them).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import itertools
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 
 from . import _report
+from ._backend import is_task, wait_tasks
 from ._config import ClientConfig
 from ._errors import ASGITimeoutError, StaleConnectionWarning, UnclosedConnectionWarning
 from ._protocol import Transcript
@@ -80,7 +80,7 @@ class Registry:
         self._tasks: dict[AppTask, None] = {}
         self._notices: list[Notice] = []
         self._errors: list[BaseException] = []
-        self._tasks_started: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self._tasks_started: weakref.WeakSet[Any] = weakref.WeakSet()  # asyncio tasks
         self._generators: weakref.WeakSet[types.AsyncGeneratorType[Any, Any]] = weakref.WeakSet()
 
     def number(self) -> int:
@@ -103,7 +103,7 @@ class Registry:
     def adopt(self, thing: object) -> None:
         """Answer for ``thing``, an asyncio task or an async generator that one of the client's
         apps started on the shared loop (see :data:`~asgitest._runner.task_owner`)."""
-        if isinstance(thing, asyncio.Task):
+        if is_task(thing):
             self._tasks_started.add(thing)
         elif isinstance(thing, types.AsyncGeneratorType):
             self._generators.add(thing)
@@ -113,15 +113,12 @@ class Registry:
         apps left there: cancel their tasks still running after the grace period, and finish
         their unfinished async generators. The loop is shared: nothing of one client runs on
         into the next, and no generator is left for the collector to warn about."""
-        running = [task for task in self._tasks_started if not task.done()]
-        generators = list(self._generators)
+        started, generators = list(self._tasks_started), list(self._generators)
         self._tasks_started, self._generators = weakref.WeakSet(), weakref.WeakSet()
-        if running:
-            _, pending = await asyncio.wait(running, timeout=self.config.grace_period)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=CANCEL_TIMEOUT)
+        pending = await wait_tasks(started, self.config.grace_period)
+        for task in pending:
+            task.cancel()
+        await wait_tasks(pending, CANCEL_TIMEOUT)
         for generator in generators:
             if generator.ag_frame is not None and not generator.ag_running:
                 with contextlib.suppress(Exception):

@@ -13,7 +13,6 @@ connection that owns the task re-raises it at the call that observes it.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import gc
 import os
@@ -23,6 +22,7 @@ from typing import Any
 
 import anyio
 
+from ._backend import start_task
 from ._errors import ASGITimeoutError
 from ._wait import Flag
 
@@ -173,21 +173,8 @@ def spawn(
     a task of a task group would.
     """
     task = AppTask(name, on_finish, owner)
-    loop = asyncio._get_running_loop()
-    if loop is None:
-        import trio
-
-        context = contextvars.copy_context()
-        trio.lowlevel.spawn_system_task(task._run, function, name=name, context=context)
-    else:
-        handle = loop.create_task(task._run(function), name=name)
-        _running.add(handle)
-        handle.add_done_callback(_running.discard)
+    start_task(name, task._run, function)
     return task
-
-
-# asyncio keeps only weak references to tasks; hold them until they finish.
-_running: set[asyncio.Task[Any]] = set()
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

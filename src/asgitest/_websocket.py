@@ -28,6 +28,7 @@ from typing import Any, Literal
 import httpx2
 
 from . import _report
+from ._backend import checkpoint
 from ._config import ClientConfig, check_timeout
 from ._errors import (
     AppCancelledWarning,
@@ -46,7 +47,6 @@ from ._registry import Notice, Registry, emit
 from ._runner import AppTask, spawn
 from ._scope import websocket_scope
 from ._types import Message, Scope, message_type
-from ._wait import checkpoint
 
 __all__ = ["AsyncWebSocketSession"]
 
