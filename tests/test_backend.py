@@ -96,3 +96,40 @@ async def test_a_cancellable_call_is_cancelled_by_what_it_hands_out(anyio_backen
         await ended.wait()
     # trio's cancel scope absorbs the cancellation; asyncio's task sees it
     assert outcome == [None] if anyio_backend == "trio" else outcome == [asyncio.CancelledError]
+
+
+def test_a_dropped_client_s_cleanup_runs_in_no_app_s_context() -> None:
+    """The collector may drop a sync client inside any app's task, whose context names that
+    app's client as the owner of what it starts: the cleanup must not be handed to it."""
+    import threading
+
+    from asgitest import _runner
+    from asgitest._loop_thread import shared_loop
+
+    loop = shared_loop("asyncio", None)
+    loop.portal()
+    seen: list[object] = []
+    done = threading.Event()
+
+    async def cleanup() -> None:
+        seen.append(_runner.task_owner.get())
+        done.set()
+
+    token = _runner.task_owner.set(seen.append)
+    try:
+        loop.submit(cleanup)
+    finally:
+        _runner.task_owner.reset(token)
+    assert done.wait(5)
+    assert seen == [None]
+
+
+async def test_waiting_for_tasks_ignores_those_of_another_loop(anyio_backend: str) -> None:
+    other = asyncio.new_event_loop()
+    try:
+        elsewhere = other.create_future()  # a pending task of a loop that is not running here
+        with anyio.fail_after(5):
+            assert await _backend.wait_tasks([elsewhere], 0.01) == set()
+        elsewhere.cancel()
+    finally:
+        other.close()

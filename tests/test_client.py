@@ -593,3 +593,32 @@ async def test_transcripts_can_be_turned_off(make_client: Any, transcripts: bool
     await client.aclose()
     assert "did not start a response within 0.05s" in str(caught.value)
     assert ("last ASGI events of POST /" in str(caught.value)) is transcripts
+
+
+def test_the_session_classes_show_only_their_documented_methods() -> None:
+    """What the sync facade needs from the async session is private: the public surface is
+    the documented one (docs/reference/websockets.md)."""
+    documented = {"send", "send_text", "send_bytes", "send_json", "receive", "receive_text", "receive_bytes"}
+    documented |= {"receive_json", "close"}
+    assert {name for name in dir(asgitest.AsyncWebSocketSession) if not name.startswith("_")} == documented
+    sync = {name for name in dir(asgitest.WebSocketSession) if not name.startswith("_")}
+    assert sync == documented | {"accepted_subprotocol", "extra_headers", "scope"}
+
+
+def test_only_the_loop_thread_module_and_the_faces_know_about_threads() -> None:
+    """The async core takes a thread's wake-up as a plain callback (see _loop_thread)."""
+    import ast
+    import pathlib
+
+    package = pathlib.Path(asgitest.__file__).parent
+    knowing = set()
+    for module in sorted(package.rglob("*.py")):
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if "threading" in names:
+                knowing.add(str(module.relative_to(package)))
+    # the loop thread; the live server's thread; findings come from several threads
+    assert knowing == {"_loop_thread.py", "_live.py", "_report.py"}

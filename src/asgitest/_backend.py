@@ -235,8 +235,9 @@ def is_task(thing: object) -> bool:
 
 async def wait_tasks(tasks: Iterable[Any], timeout: float) -> set[Any]:
     """Wait up to ``timeout`` seconds for the tasks :func:`hand_tasks_to` handed over to end;
-    return those still running."""
-    running = [task for task in tasks if not task.done()]
+    return those of the running loop still running."""
+    loop = running_loop()  # only this loop's: a task another loop runs is not awaited here
+    running = [task for task in tasks if not task.done() and task.get_loop() is loop]
     if not running:
         return set()
     pending: set[Any]

@@ -27,7 +27,6 @@ within the grace period.
 from __future__ import annotations
 
 import datetime
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -386,7 +385,7 @@ class HTTPExchange:
         If the app returned, :attr:`outcome` holds the response or the error to raise by
         then, and the caller needs no other call into the loop; otherwise (the request
         body's producer failed) it calls :meth:`conclude_whole`, as it does if the app
-        sent nothing for the timeout (see :meth:`wait_from_thread`).
+        sent nothing for the timeout (see :meth:`remaining`).
         """
         self._notify = notify
         try:
@@ -397,25 +396,13 @@ class HTTPExchange:
             self.settled.set()
             notify()
 
-    def _remaining(self) -> float | None:
-        """Seconds left before the app has sent nothing for the timeout (None: no bound)."""
+    def remaining(self) -> float | None:
+        """Seconds left before the app has sent nothing for the timeout (None: no bound): the
+        bound of a wait, on another thread, for the ``notify`` given to :meth:`begin_whole`."""
         return None if self.timeout is None else self._progress + self.timeout - time.monotonic()
 
-    def wait_from_thread(self, settled: threading.Lock) -> bool:
-        """Block the calling thread (not the loop's) until ``settled``, the lock whose release
-        was given to :meth:`begin_whole`, is released; False if the app sent nothing for the
-        timeout first (each send restarts the bound, as for :meth:`read_whole`)."""
-        while True:
-            remaining = self._remaining()
-            wait = -1 if remaining is None else min(max(remaining, 0.0), threading.TIMEOUT_MAX)
-            if settled.acquire(timeout=wait):
-                return True
-            remaining = self._remaining()
-            if remaining is not None and remaining <= 0:
-                return False
-
     def concluded(self) -> httpx2.Response | None:
-        """After :meth:`wait_from_thread` returned True: the response, or raise what the app did
+        """After ``notify`` was called: the response, or raise what the app did
         wrong; None if the exchange is to be concluded on the loop (:meth:`conclude_whole`)."""
         if self.outcome is None:  # the request body's producer failed
             return None
@@ -690,10 +677,10 @@ class HTTPExchange:
 
         spawn(f"{self.where} (disconnect)", settle)
 
-    def left_open(self) -> str | None:
+    def _left_open(self) -> str | None:
         return None if self._orphaned else f"response of {self.where} (not read to its end nor closed)"
 
-    async def abort(self, reason: str) -> None:
+    async def _abort(self, reason: str) -> None:
         """The client closes: an app still sending is disconnected; one whose response is
         complete (background work) gets the grace period to return, then it is cancelled
         (Starlette's client cancels it at once), with a warning."""

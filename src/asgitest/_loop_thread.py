@@ -15,13 +15,20 @@ Rules of this module (the only one that knows about threads):
   wait for itself for ever: it raises at once instead.
 - An app that blocks the loop (a sync call in an async function) blocks every client of
   the loop, as it would block every connection of a server.
+- A thread that waits for something the loop will do without a call into it (a message
+  the app will send, an exchange that will settle) waits on a :class:`Wakeup` the loop
+  sets: the one bounded thread-side wait, here and nowhere else. The async core knows
+  nothing of threads: it takes the wake-up as a plain callback.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
 import sys
 import threading
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from typing import Any, TypeVar, cast
 
@@ -30,12 +37,46 @@ import anyio
 from ._backend import hand_tasks_to, run_cancellable, soon_scheduler, spawner
 from ._runner import task_owner
 
-__all__ = ["LoopThread", "Portal", "shared_loop"]
+__all__ = ["LoopThread", "Portal", "Wakeup", "shared_loop", "within"]
 
 T = TypeVar("T")
 
 #: Seconds the interpreter's exit waits for a shared loop to end.
 STOP_TIMEOUT = 5.0
+
+
+class Wakeup:
+    """A one-shot wake-up of a thread other than the loop's: the loop calls :meth:`set`
+    (never blocks, idempotent); the thread :meth:`wait` s for it, within a bound."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        with contextlib.suppress(RuntimeError):  # set already
+            self._lock.release()
+
+    def wait(self, remaining: Callable[[], float | None]) -> bool:
+        """Block until set, or until ``remaining()`` seconds (None: no bound) are spent; True
+        if set. ``remaining`` is read again when it runs out, so a bound that a sign of life
+        from the app moves on (each send restarts a response's timeout) is kept."""
+        while True:
+            left = remaining()
+            if left is not None and left <= 0:
+                return self._lock.acquire(blocking=False)
+            if self._lock.acquire(timeout=-1 if left is None else min(left, threading.TIMEOUT_MAX)):
+                return True
+
+
+def within(timeout: float | None) -> Callable[[], float | None]:
+    """The ``remaining`` of a :meth:`Wakeup.wait` bounded by ``timeout`` seconds from now."""
+    if timeout is None:
+        return lambda: None
+    deadline = time.monotonic() + timeout
+    return lambda: deadline - time.monotonic()
 
 
 class LoopThread:
@@ -88,7 +129,9 @@ class LoopThread:
         """
         portal = self._portal
         if portal is not None:
-            portal.soon(portal.spawn, function)
+            # In an empty context: the collector may run this inside any app's task, whose
+            # context names that app's client as the owner of the tasks it starts.
+            contextvars.Context().run(portal.soon, portal.spawn, function)
 
     def check_thread(self) -> None:
         """Raise if the caller is the loop's own thread: a wait for the loop there never ends."""

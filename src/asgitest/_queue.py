@@ -3,15 +3,15 @@
 ``put`` never blocks, so an app that broadcasts from a background task is never
 held up by a test that is busy elsewhere; ``get`` waits with a bound. Items can be
 taken without awaiting (``get_nowait``), which lets a caller skip a round trip
-when the message is already there, and a thread other than the loop's can wait
-for one with a plain lock (``wait_from_thread``) instead of a call into the loop.
+when the message is already there, and a thread other than the loop's can have
+itself woken by the next ``put`` (``call_on_put``) instead of a call into the loop.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from ._backend import Waiter, new_waiter, wait_woken, wake
@@ -28,12 +28,12 @@ class Empty(Exception):
 class MessageQueue(Generic[T]):
     """A FIFO with one consumer at a time."""
 
-    __slots__ = ("_items", "_thread_waiter", "_waiter")
+    __slots__ = ("_items", "_on_put", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
         self._waiter: Waiter | None = None  # the consumer's, while it waits on the loop
-        self._thread_waiter: threading.Lock | None = None
+        self._on_put: Callable[[], None] | None = None  # a waiter on another thread
 
     def __len__(self) -> int:
         return len(self._items)
@@ -45,10 +45,10 @@ class MessageQueue(Generic[T]):
         if waiter is not None:
             self._waiter = None
             wake(waiter)
-        thread_waiter = self._thread_waiter
-        if thread_waiter is not None:
-            self._thread_waiter = None
-            thread_waiter.release()
+        on_put = self._on_put
+        if on_put is not None:
+            self._on_put = None
+            on_put()
 
     def peek(self) -> T:
         """The oldest item without taking it, or raise :class:`Empty`."""
@@ -93,19 +93,15 @@ class MessageQueue(Generic[T]):
                 break
         return bool(self._items)
 
-    def wait_from_thread(self, timeout: float | None) -> bool:
-        """Block the calling thread, not the loop's, until an item is present; False on timeout.
+    def call_on_put(self, callback: Callable[[], None]) -> bool:
+        """Have ``callback`` called (on the loop's thread) by the next :meth:`put`, for a
+        waiter on another thread; False if an item is there already (no need to wait).
 
-        ``put`` runs on the loop's thread and appends before it looks for a waiter,
-        and this registers its waiter before it looks for items, so one of the two
-        always sees the other.
+        ``put`` appends before it looks for the callback, and this sets the callback
+        before it looks for items, so one of the two always sees the other.
         """
+        self._on_put = callback
         if self._items:
-            return True
-        waiter = threading.Lock()
-        waiter.acquire()
-        self._thread_waiter = waiter
-        if not self._items:
-            waiter.acquire(timeout=-1 if timeout is None else min(max(timeout, 0.0), threading.TIMEOUT_MAX))
-        self._thread_waiter = None
-        return bool(self._items)
+            self._on_put = None
+            return False
+        return True

@@ -47,13 +47,13 @@ Notice = tuple[type[Warning], str]
 class Connection(Protocol):
     """What the registry needs of an open connection."""
 
-    async def abort(self, reason: str) -> None:
+    async def _abort(self, reason: str) -> None:
         """End the connection because the client is closing.
 
         Raises only if the app cannot be stopped (it swallows cancellation).
         """
 
-    def left_open(self) -> str | None:
+    def _left_open(self) -> str | None:
         """What the test left open here ("WebSocket session to /ws"), or None if it is done with it."""
 
 
@@ -176,11 +176,11 @@ class Registry:
         while self._open:
             connection = next(iter(self._open))
             self._open.pop(connection)
-            what = connection.left_open()
+            what = connection._left_open()
             if what is not None:
                 left_open[what] += 1
             try:
-                await connection.abort("its client was closed")
+                await connection._abort("its client was closed")
             except Exception as exc:
                 failure = failure or exc
         for what, count in left_open.items():

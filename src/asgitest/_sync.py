@@ -15,7 +15,6 @@ a WebSocket message the app already sent is taken without any.
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from types import TracebackType
@@ -28,7 +27,7 @@ from ._client import check_open, default_headers, make_config, merge_url, parse_
 from ._config import SUITE_DEFAULT, SuiteDefault, check_timeout
 from ._engine import Engine, reading_whole
 from ._http import HTTPExchange, ResponseBody
-from ._loop_thread import LoopThread, shared_loop
+from ._loop_thread import LoopThread, Wakeup, shared_loop, within
 from ._registry import Notice, emit
 from ._scope import websocket_request
 from ._types import (
@@ -98,10 +97,9 @@ class _SyncTransport(httpx2.BaseTransport):
         """One hand-off: the loop starts the app, and concludes the exchange when it returns;
         the test's thread waits for that with a plain lock, within the exchange's bounds."""
         self.loop.check_thread()
-        settled = threading.Lock()
-        settled.acquire()
-        self.loop.call_soon(exchange.begin_whole, settled.release)
-        finished = exchange.wait_from_thread(settled)
+        wakeup = Wakeup()
+        self.loop.call_soon(exchange.begin_whole, wakeup.set)
+        finished = wakeup.wait(exchange.remaining)
         response = exchange.concluded() if finished else None
         return response if response is not None else self.loop.call(exchange.conclude_whole, finished)
 
@@ -139,7 +137,7 @@ class WebSocketSession:
         return self._session.extra_headers
 
     def __enter__(self) -> WebSocketSession:
-        self._loop.call(self._session.connect)
+        self._loop.call(self._session._connect)
         return self
 
     def __exit__(
@@ -148,13 +146,13 @@ class WebSocketSession:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        emit(self._loop.call(self._session.exit_session, exc), stacklevel=2)
+        emit(self._loop.call(self._session._exit_session, exc), stacklevel=2)
 
     def send(self, message: Message) -> None:
         """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
         # Checked here, delivered without waiting: the next call on the loop runs after it.
-        self._session.check_send(message)
-        self._loop.call_soon(self._session.deliver, message)
+        self._session._check_send(message)
+        self._loop.call_soon(self._session._deliver, message)
 
     def send_text(self, data: str) -> None:
         """Send a text message to the app."""
@@ -166,36 +164,39 @@ class WebSocketSession:
 
     def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
-        self.send(self._session.json_message(data, mode))
+        self.send(self._session._json_message(data, mode))
 
     def receive(self, timeout: float | None = None) -> Message:
         """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         # A message the app already sent is taken here; otherwise the test's thread waits
         # for one without a call into the loop, and only a close or the app's end (which
         # the session interprets) needs one.
-        self._session.bound(timeout)  # a bad timeout fails here, whatever is queued
-        message = self._session.receive_nowait()
+        session = self._session
+        bound = session._bound(timeout)  # a bad timeout fails here, whatever is queued
+        message = session._receive_nowait()
         if message is None:
             self._loop.check_thread()
-            self._session.wait_from_thread(timeout)
-            message = self._session.receive_nowait()
-        return message if message is not None else self._loop.call(self._session.receive, timeout)
+            wakeup = Wakeup()
+            if session._call_on_message(wakeup.set) and not wakeup.wait(within(bound)):
+                raise session._timeout_error(bound, "a message from the app")
+            message = session._receive_nowait()
+        return message if message is not None else self._loop.call(session.receive, timeout)
 
     def receive_text(self, timeout: float | None = None) -> str:
         """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self._session.text_of(self.receive(timeout))
+        return self._session._text_of(self.receive(timeout))
 
     def receive_bytes(self, timeout: float | None = None) -> bytes:
         """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self._session.bytes_of(self.receive(timeout))
+        return self._session._bytes_of(self.receive(timeout))
 
     def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
         """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
-        return self._session.json_of(self.receive(timeout), mode)
+        return self._session._json_of(self.receive(timeout), mode)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
-        emit(self._loop.call(self._session.close_session, code, reason), stacklevel=2)
+        emit(self._loop.call(self._session._close_session, code, reason), stacklevel=2)
 
 
 class TestClient(httpx2.Client):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -182,7 +182,7 @@ class AsyncWebSocketSession:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncWebSocketSession:
-        await self.connect()
+        await self._connect()
         return self
 
     async def __aexit__(
@@ -191,19 +191,19 @@ class AsyncWebSocketSession:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        emit(await self.exit_session(exc), stacklevel=2)
+        emit(await self._exit_session(exc), stacklevel=2)
 
-    async def exit_session(self, exc: BaseException | None) -> list[Notice]:
+    async def _exit_session(self, exc: BaseException | None) -> list[Notice]:
         """Leave the session (closing it, or aborting it when ``exc`` is in flight); return the
         warnings to emit on the test's thread."""
         if exc is None:
-            return await self.close_session(1000, None)
+            return await self._close_session(1000, None)
         # The test is failing already: its own exception matters, not an app cancelled
         # after the grace period because of it.
-        await self.abort("the test left the session with an exception", warn=False)
+        await self._abort("the test left the session with an exception", warn=False)
         return []
 
-    async def connect(self) -> None:
+    async def _connect(self) -> None:
         """Perform the handshake (see the class docstring)."""
         if self._conn is not None:
             raise ClientClosedError("this WebSocket session was already opened; open a new one")
@@ -217,7 +217,7 @@ class AsyncWebSocketSession:
             await checkpoint()  # the app's first step comes first: its accept is then queued
             message = await self._next(self._timeout, "the app to accept the WebSocket")
         except ASGITimeoutError:
-            await self.abort("the handshake timed out", warn=False)  # the error says it all
+            await self._abort("the handshake timed out", warn=False)  # the error says it all
             raise
         kind = message["type"]
         if kind == "websocket.accept":
@@ -243,7 +243,7 @@ class AsyncWebSocketSession:
             try:
                 message = await self._next(self._timeout, "the body of the app's denial response")
             except ASGITimeoutError:
-                await self.abort("the denial response timed out", warn=False)  # the error says it all
+                await self._abort("the denial response timed out", warn=False)  # the error says it all
                 raise
             if message["type"] != "websocket.http.response.body":
                 break  # the app returned (or broke a rule) before the end of its body
@@ -261,9 +261,9 @@ class AsyncWebSocketSession:
         disconnect exception the app lets escape after this close is its normal way
         out, not an error).
         """
-        emit(await self.close_session(code, reason), stacklevel=2)
+        emit(await self._close_session(code, reason), stacklevel=2)
 
-    async def close_session(self, code: int, reason: str | None) -> list[Notice]:
+    async def _close_session(self, code: int, reason: str | None) -> list[Notice]:
         """:meth:`close`, returning the warnings to emit on the test's thread instead."""
         if isinstance(code, bool) or not isinstance(code, int):
             raise TypeError(f"a close code is an int, not {code!r}")
@@ -276,11 +276,11 @@ class AsyncWebSocketSession:
         self._raise_app_error()
         return self._registry.take_notices()
 
-    def left_open(self) -> str | None:
+    def _left_open(self) -> str | None:
         """What the test left open here, for the leak report at close; None once the session is closed."""
         return None if self._test_closed else f"WebSocket session to {self._require().path}"
 
-    async def abort(self, reason: str, *, warn: bool = True) -> None:
+    async def _abort(self, reason: str, *, warn: bool = True) -> None:
         """Close without raising: the client is closing, or the test is already failing."""
         if not self._test_closed:
             self._mark_closed(1000, None, f"closed because {reason}")
@@ -341,12 +341,12 @@ class AsyncWebSocketSession:
 
     async def send(self, message: Message) -> None:
         """Deliver a raw ASGI message to the app's ``receive()``."""
-        self.check_send(message)
-        self.deliver(message)
+        self._check_send(message)
+        self._deliver(message)
         # Let the app take its turn: a reply sent at once is then waiting for the next receive.
         await checkpoint()
 
-    def check_send(self, message: Message) -> None:
+    def _check_send(self, message: Message) -> None:
         """Raise if ``message`` is no message to send (``TypeError``), or if none can be sent any
         more: the test or the app has closed the session.
 
@@ -361,7 +361,7 @@ class AsyncWebSocketSession:
             close = self._app_close or {"code": 1000}
             raise WebSocketDisconnect(close.get("code", 1000), close.get("reason"))
 
-    def deliver(self, message: Message) -> None:
+    def _deliver(self, message: Message) -> None:
         """Queue ``message`` for the app's ``receive()``; never blocks (call on the loop)."""
         self._require().to_app.put(message)
 
@@ -375,16 +375,16 @@ class AsyncWebSocketSession:
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
-        await self.send(self.json_message(data, mode))
+        await self.send(self._json_message(data, mode))
 
     @staticmethod
-    def json_message(data: Any, mode: Literal["text", "binary"] = "text") -> Message:
+    def _json_message(data: Any, mode: Literal["text", "binary"] = "text") -> Message:
         """The ``websocket.receive`` message carrying ``data`` as JSON text or UTF-8 bytes."""
         return json_message(data, mode)
 
     # -- receiving ------------------------------------------------------------------------
 
-    def bound(self, timeout: float | None) -> float | None:
+    def _bound(self, timeout: float | None) -> float | None:
         """The wait a ``receive*`` call asks for: ``timeout`` checked, else the session's default."""
         return self._timeout if timeout is None else check_timeout(timeout, "timeout")
 
@@ -396,7 +396,7 @@ class AsyncWebSocketSession:
         when the app returned without closing, 1011 when it raised and the client
         does not raise server exceptions.
         """
-        message = self.receive_nowait()  # a message the app already sent: no wait to set up
+        message = self._receive_nowait()  # a message the app already sent: no wait to set up
         if message is not None:
             return message
         conn = self._require()
@@ -404,7 +404,7 @@ class AsyncWebSocketSession:
             return dict(self._app_close)
         if self._test_closed:
             raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; nothing more will arrive")
-        message = await self._next(self.bound(timeout), "a message from the app")
+        message = await self._next(self._bound(timeout), "a message from the app")
         kind = message["type"]
         if kind == "websocket.close":
             self._app_close = {
@@ -439,32 +439,28 @@ class AsyncWebSocketSession:
             f"{conn.protocol.transcript.render()}"
         )
 
-    def wait_from_thread(self, timeout: float | None = None) -> None:
-        """Block the calling thread (not the loop's) until :meth:`receive` has something to return.
-
-        Lets the sync session wait without a call into the loop; raises the same
-        :class:`ASGITimeoutError` as :meth:`receive` when nothing arrives in time.
-        """
+    def _call_on_message(self, wake: Callable[[], None]) -> bool:
+        """For a waiter on another thread: have ``wake`` called (on the loop) when the app
+        sends its next message. False if there is nothing to wait for: a message is there,
+        or the session is over (:meth:`receive` says how)."""
         conn = self._require()
         if self._app_close is not None or self._test_closed:
-            return
-        timeout = self.bound(timeout)
-        if not conn.to_test.wait_from_thread(timeout):
-            raise self._timeout_error(timeout, "a message from the app")
+            return False
+        return conn.to_test.call_on_put(wake)
 
     async def receive_text(self, timeout: float | None = None) -> str:
         """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self.text_of(await self.receive(timeout))
+        return self._text_of(await self.receive(timeout))
 
     async def receive_bytes(self, timeout: float | None = None) -> bytes:
         """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self.bytes_of(await self.receive(timeout))
+        return self._bytes_of(await self.receive(timeout))
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
         """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
-        return self.json_of(await self.receive(timeout), mode)
+        return self._json_of(await self.receive(timeout), mode)
 
-    def receive_nowait(self) -> Message | None:
+    def _receive_nowait(self) -> Message | None:
         """The next data message if the app has already sent it, else None; never waits.
 
         Lets the sync session skip the hand-off to the loop when the message is there.
@@ -481,15 +477,15 @@ class AsyncWebSocketSession:
             return None
         return conn.to_test.get_nowait()
 
-    def text_of(self, message: Message) -> str:
+    def _text_of(self, message: Message) -> str:
         """The text of a received message; raises WebSocketDisconnect for a close."""
         return text_of(message, self._require().where)
 
-    def bytes_of(self, message: Message) -> bytes:
+    def _bytes_of(self, message: Message) -> bytes:
         """The bytes of a received message; raises WebSocketDisconnect for a close."""
         return bytes_of(message, self._require().where)
 
-    def json_of(self, message: Message, mode: Literal["text", "binary"] = "text") -> Any:
+    def _json_of(self, message: Message, mode: Literal["text", "binary"] = "text") -> Any:
         """The decoded JSON of a received text (or, with mode="binary", bytes) message."""
         return json_of(message, mode, self._require().where)
 
