@@ -5,7 +5,7 @@ Each case is an HTTP or WebSocket app that plays a generated script: messages of
 in any order, fields of the wrong type, raising at some step, never returning. It is driven
 through the sync client (whose loop every case shares) and the async one. The default run
 tries ``ASGITEST_FUZZ_EXAMPLES`` cases per test (50: 400 in all); set it higher for a long run
-(``ASGITEST_FUZZ_EXAMPLES=1000 python -m pytest tests/test_fuzz.py``).
+(``ASGITEST_FUZZ_EXAMPLES=1000 python -m pytest tests/test_fuzz.py -o timeout=0``).
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ from asgitest import (
     Send,
     UnclosedConnectionWarning,
 )
-from asgitest._http import BODY_BUFFER, REQUEST_CHUNK
+from asgitest._http_reads import BODY_BUFFER
+from asgitest._request_body import REQUEST_CHUNK
 
 from . import live
 from .apps import read_body

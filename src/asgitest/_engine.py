@@ -14,7 +14,7 @@ import httpx2
 from ._backend import current_loop
 from ._config import ClientConfig
 from ._errors import ASGITestWarning
-from ._http import HTTPExchange
+from ._http_reads import StreamedExchange, WholeExchange, open_exchange
 from ._lifespan import Lifespan
 from ._registry import Notice, Registry, emit
 from ._websocket import AsyncWebSocketSession
@@ -58,12 +58,13 @@ class Engine:
         ``whole`` says the test reads the whole body at once: the response is returned
         once the app has returned, with its body (unless ``wait_for_app`` is off).
         """
-        exchange = self.exchange(request, sync_body=sync_body, whole=whole)
-        return await (exchange.read_whole() if exchange.whole else exchange.start())
+        return await self.exchange(request, sync_body=sync_body, whole=whole).response()
 
-    def exchange(self, request: httpx2.Request, *, sync_body: bool = False, whole: bool = False) -> HTTPExchange:
+    def exchange(
+        self, request: httpx2.Request, *, sync_body: bool = False, whole: bool = False
+    ) -> WholeExchange | StreamedExchange:
         """The exchange :meth:`handle` runs, for a caller that drives it itself (the sync client)."""
-        return HTTPExchange(request, self.config, self.registry, sync_body=sync_body, whole=whole)
+        return open_exchange(request, self.config, self.registry, sync_body=sync_body, whole=whole)
 
     def websocket(self, request: httpx2.Request, timeout: float | None) -> AsyncWebSocketSession:
         """A session for the handshake ``request``; it connects when entered."""
@@ -73,7 +74,7 @@ class Engine:
         """Run the lifespan startup (at most one lifespan at a time)."""
         if self.lifespan is not None:
             raise RuntimeError("the client's lifespan is already running; leave the client before re-entering")
-        lifespan = Lifespan(self.config, self.registry.adopt)
+        lifespan = Lifespan(self.config, self.registry)
         self.lifespan = lifespan
         self.lifespan_loop = current_loop()
         self.loop_noticed = False

@@ -9,47 +9,40 @@ startup, is raised with the app's own traceback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ._backend import checkpoint
 from ._config import ClientConfig
-from ._errors import ASGIProtocolError, ASGITimeoutError, LifespanFailed
+from ._connection import APP_DONE, Connection
+from ._errors import LifespanFailed
 from ._protocol import LifespanProtocol, LifespanState
 from ._queue import MessageQueue
-from ._runner import AppTask, spawn
+from ._registry import Registry
+from ._runner import spawn
 from ._types import Message
 
 __all__ = ["Lifespan"]
 
-_APP_DONE: Message = {"type": "asgitest.app_done"}
 
-
-class Lifespan:
+class Lifespan(Connection):
     """Drives one app's lifespan scope."""
 
-    def __init__(self, config: ClientConfig, owner: Callable[[object], None] | None = None) -> None:
-        self.config = config
-        self.owner = owner  # given each asyncio task the app starts (see _runner.task_owner)
-        self.where = f"lifespan of {config.label}"
-        self.protocol = LifespanProtocol(self.where, strict=config.strict, transcript=config.transcript(self.where))
+    protocol: LifespanProtocol
+
+    def __init__(self, config: ClientConfig, registry: Registry) -> None:
+        where = f"lifespan of {config.label}"
+        super().__init__(
+            where, config, registry, LifespanProtocol(where, strict=config.strict, transcript=config.transcript(where))
+        )
         self.to_app: MessageQueue[Message] = MessageQueue()
         self.to_test: MessageQueue[Message] = MessageQueue()
         self.receive_called = False
         self.supported = True
-        self.task: AppTask | None = None
-        #: The first rule the app broke, kept in case the app swallows the error its send raised.
-        self.violation: ASGIProtocolError | None = None
 
     async def _receive(self) -> Message:
         self.receive_called = True
         return await self.to_app.get(None)  # the protocol records what the server sends
 
     async def _send(self, message: Message) -> None:
-        try:
-            self.protocol.app_sends(message)
-        except ASGIProtocolError as exc:
-            self.violation = self.violation or exc
-            raise
+        self.checked(message)
         self.to_test.put(message)
 
     async def _run(self) -> None:
@@ -59,7 +52,7 @@ class Lifespan:
 
     async def startup(self) -> None:
         """Send ``lifespan.startup`` and wait for the app's answer."""
-        self.task = spawn(self.where, self._run, lambda: self.to_test.put(_APP_DONE), owner=self.owner)
+        self.task = spawn(self.where, self._run, lambda: self.to_test.put(APP_DONE), owner=self.registry.adopt)
         self.protocol.server_sends("lifespan.startup")
         self.to_app.put({"type": "lifespan.startup"})
         await checkpoint()  # the app's first step comes first: its answer is then queued
@@ -82,31 +75,30 @@ class Lifespan:
         await checkpoint()
         await self._answer("shutdown")
         if not await self.task.wait(self.config.timeout):
-            activity = self.task.activity()
+            activity = self.activity()
             await self.task.finish(0)
-            raise ASGITimeoutError(
+            text = (
                 f"{self.where}: the app answered lifespan.shutdown.complete but did not return "
-                f"within {self.config.timeout}s; {activity}; it was cancelled.\n{self.protocol.transcript.render()}"
+                f"within {self.config.timeout}s"
             )
+            raise self.timed_out(text, activity, "it was cancelled")
 
     async def _answer(self, phase: str) -> Message | None:
         assert self.task is not None
         try:
             message = await self.to_test.get(self.config.timeout)
         except TimeoutError:
-            activity = self.task.activity()
+            activity = self.activity()
             await self.task.finish(0)
             if self.violation is not None and self.receive_called:  # swallowed, then no answer
                 raise self.violation from None
-            raise ASGITimeoutError(
-                f"{self.where}: the app did not answer lifespan.{phase} within {self.config.timeout}s; "
-                f"{activity}; it was cancelled.\n{self.protocol.transcript.render()}"
-            ) from None
-        if message is _APP_DONE and phase == "startup" and not self.receive_called:
+            text = f"{self.where}: the app did not answer lifespan.{phase} within {self.config.timeout}s"
+            raise self.timed_out(text, activity, "it was cancelled") from None
+        if message is APP_DONE and phase == "startup" and not self.receive_called:
             return None  # no lifespan support (whatever it sent): go on without it
         if self.violation is not None:  # the app broke a rule and swallowed the error
             raise self.violation
-        if message is _APP_DONE:
+        if message is APP_DONE:
             error = self.task.exception
             if error is not None:
                 raise error

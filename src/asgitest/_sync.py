@@ -26,7 +26,7 @@ from . import _report
 from ._client import check_open, default_headers, make_config, merge_url, parse_base_url, session_timeout
 from ._config import SUITE_DEFAULT, SuiteDefault, check_timeout
 from ._engine import Engine, reading_whole
-from ._http import HTTPExchange, ResponseBody
+from ._http_reads import ResponseBody, StreamedExchange, WholeExchange
 from ._loop_thread import LoopThread, Wakeup, shared_loop, within
 from ._registry import Notice, emit
 from ._scope import websocket_request
@@ -89,25 +89,25 @@ class _SyncTransport(httpx2.BaseTransport):
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         exchange = self.engine.exchange(request, sync_body=True, whole=reading_whole.get())
-        if exchange.whole:
+        if isinstance(exchange, WholeExchange):
             return self._read_whole(exchange)
         return self.loop.call(self._start, exchange)
 
-    def _read_whole(self, exchange: HTTPExchange) -> httpx2.Response:
+    def _read_whole(self, exchange: WholeExchange) -> httpx2.Response:
         """One hand-off: the loop starts the app, and concludes the exchange when it returns;
-        the test's thread waits for that with a plain lock, within the exchange's bounds."""
+        the test's thread waits for that on a wake-up, within the exchange's bounds."""
         self.loop.check_thread()
         wakeup = Wakeup()
-        self.loop.call_soon(exchange.begin_whole, wakeup.set)
+        self.loop.call_soon(exchange.begin, wakeup.set)
         finished = wakeup.wait(exchange.remaining)
         response = exchange.concluded() if finished else None
-        return response if response is not None else self.loop.call(exchange.conclude_whole, finished)
+        return response if response is not None else self.loop.call(exchange.conclude, finished)
 
-    async def _start(self, exchange: HTTPExchange) -> httpx2.Response:
-        response = await exchange.start()
+    async def _start(self, exchange: StreamedExchange) -> httpx2.Response:
+        response = await exchange.response()
         body = response.stream
         if isinstance(body, ResponseBody):
-            chunks = body.exchange.take_ready()
+            chunks = exchange.take_ready()
             if chunks is not None:
                 body.ended()
                 response.stream = _SentBody(chunks)

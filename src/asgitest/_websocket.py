@@ -30,8 +30,8 @@ import httpx2
 from . import _report
 from ._backend import checkpoint
 from ._config import ClientConfig, check_timeout
+from ._connection import APP_DONE, Connection
 from ._errors import (
-    AppCancelledWarning,
     ASGIProtocolError,
     ASGITimeoutError,
     ClientClosedError,
@@ -50,7 +50,6 @@ from ._types import Message, Scope, message_type
 
 __all__ = ["AsyncWebSocketSession"]
 
-_APP_DONE: Message = {"type": "asgitest.app_done"}
 #: The close code of a connection that ended without a close frame (RFC 6455, 7.1.5).
 ABNORMAL_CLOSURE = 1006
 _HANDSHAKE_ENDS = {
@@ -59,21 +58,21 @@ _HANDSHAKE_ENDS = {
 }
 
 
-class _Connection:
+class _Connection(Connection):
     """State shared by the two sides of one WebSocket."""
 
-    def __init__(self, scope: Scope, config: ClientConfig, number: int) -> None:
-        self.scope = scope
-        self.config = config
+    protocol: WebSocketProtocol
+
+    def __init__(self, scope: Scope, config: ClientConfig, registry: Registry) -> None:
         path = scope["path"]
-        self.path = path
-        self.where = f"WebSocket {path} (connection #{number} of {config.label})"
-        self.protocol = WebSocketProtocol(
-            self.where, strict=config.strict, transcript=config.transcript(self.where), offered=scope["subprotocols"]
+        where = f"WebSocket {path} (connection #{registry.number()} of {config.label})"
+        protocol = WebSocketProtocol(
+            where, strict=config.strict, transcript=config.transcript(where), offered=scope["subprotocols"]
         )
-        self.protocol.transcript.opened(scope)
-        #: The first rule the app broke, kept in case the app swallows the error its send raised.
-        self.violation: ASGIProtocolError | None = None
+        super().__init__(where, config, registry, protocol)
+        self.scope = scope
+        self.path = path
+        self.transcript.opened(scope)
         self.to_app: MessageQueue[Message] = MessageQueue()
         self.to_test: MessageQueue[Message] = MessageQueue()
         self.connected_sent = False
@@ -91,7 +90,7 @@ class _Connection:
     def app_returned(self) -> None:
         """The app task has finished (called on the loop)."""
         self.close_seen = True  # nothing is on its way to the app any more
-        self.to_test.put(_APP_DONE)
+        self.to_test.put(APP_DONE)
 
     def describe_close(self) -> str:
         return f"{self.closed_how} {time.monotonic() - self.closed_at:.3f}s ago"
@@ -122,8 +121,6 @@ class _AppSide:
     async def send(self, message: Message) -> None:
         conn = self.conn
         if conn.closed_by_test is not None and conn.close_seen:
-            conn.protocol.transcript.app_sent(message)
-            conn.protocol.transcript.note("that send raised ClientDisconnected in the app")
             closed_in = f" in {conn.closed_in}" if conn.closed_in else ""
             error = (
                 f"the app sent {message_type(message)!r} on {conn.where}, which was {conn.describe_close()}"
@@ -134,12 +131,8 @@ class _AppSide:
             if not conn.config.strict and not conn.send_reported:  # strict: a warning at close
                 conn.send_reported = True
                 _report.record(StaleConnectionWarning, error)
-            raise ClientDisconnected(f"{error}\n{conn.protocol.transcript.render()}")
-        try:
-            conn.protocol.app_sends(message)
-        except ASGIProtocolError as exc:
-            conn.violation = conn.violation or exc
-            raise
+            raise conn.refused(message, error)
+        conn.checked(message)
         conn.to_test.put(message)
 
     async def run(self) -> None:
@@ -207,9 +200,9 @@ class AsyncWebSocketSession:
         """Perform the handshake (see the class docstring)."""
         if self._conn is not None:
             raise ClientClosedError("this WebSocket session was already opened; open a new one")
-        conn = self._conn = _Connection(self.scope, self._config, self._registry.number())
+        conn = self._conn = _Connection(self.scope, self._config, self._registry)
         app_side = _AppSide(conn)
-        self._task = spawn(conn.where, app_side.run, conn.app_returned, owner=self._registry.adopt)
+        self._task = conn.task = spawn(conn.where, app_side.run, conn.app_returned, owner=self._registry.adopt)
         self._registry.opened(self)
         self._app_side = weakref.ref(app_side)
         del app_side
@@ -307,13 +300,12 @@ class AsyncWebSocketSession:
         assert self._task is not None
         assert self._conn is not None
         assert self._app_side is not None
-        if not await self._task.finish(self._config.grace_period) and warn:
-            self._registry.notice(
-                AppCancelledWarning,
-                f"{self._conn.where}: the app was cancelled: it was still running {self._config.grace_period}s "
-                f"after the connection was {self._conn.closed_how}. A server would let it run on: "
-                "return when receive() gives websocket.disconnect (Starlette: WebSocketDisconnect is raised).",
-            )
+        cancelled = (
+            f"{self._conn.where}: the app was cancelled: it was still running {self._config.grace_period}s "
+            f"after the connection was {self._conn.closed_how}. A server would let it run on: "
+            "return when receive() gives websocket.disconnect (Starlette: WebSocketDisconnect is raised)."
+        )
+        await self._conn.end_app(self._config.grace_period, cancelled if warn else None)
         self._registry.ended(self)
         if self._task.exception is None or is_disconnect_exit(self._task.exception):
             # An exception's traceback holds the app's frames, and they hold the app side:
@@ -413,7 +405,7 @@ class AsyncWebSocketSession:
                 "reason": message.get("reason") or "",
             }
             return dict(self._app_close)
-        if kind == _APP_DONE["type"]:
+        if kind == APP_DONE["type"]:
             self._raise_app_error()
             if self._task is not None and self._task.exception is not None:
                 code, reason = 1011, "the app raised an exception"
@@ -432,12 +424,9 @@ class AsyncWebSocketSession:
 
     def _timeout_error(self, timeout: float | None, what: str) -> ASGITimeoutError:
         conn = self._require()
-        activity = self._task.activity() if self._task is not None else "the app had not started"
-        conn.protocol.transcript.note(f"timed out waiting for {what}")
-        return ASGITimeoutError(
-            f"{conn.where}: timed out after {timeout}s waiting for {what}; {activity}.\n"
-            f"{conn.protocol.transcript.render()}"
-        )
+        activity = conn.activity()
+        conn.transcript.note(f"timed out waiting for {what}")
+        return conn.timed_out(f"{conn.where}: timed out after {timeout}s waiting for {what}", activity)
 
     def _call_on_message(self, wake: Callable[[], None]) -> bool:
         """For a waiter on another thread: have ``wake`` called (on the loop) when the app

@@ -66,6 +66,11 @@ class WebSocketProtocol(Checker):
         handler(self, message, state)
         return kind
 
+    def app_returned(self) -> None:
+        """Returning breaks no rule: a server closes the connection (1006) or denies the
+        handshake (403) for the app."""
+        return None
+
     def _accept(self, message: Mapping[str, Any], state: WebSocketState) -> None:
         if state is not _CONNECTING:
             raise self.error("ws-accept-once" if state is _CONNECTED else "ws-denial-in-handshake", message, state)
