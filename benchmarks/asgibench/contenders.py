@@ -161,10 +161,11 @@ CLIENTS = {
         Client("httpx2-floor", driver=httpx2_floor_driver),
         Client("async-asgi-testclient", driver=async_asgi_testclient_driver, requires=("async_asgi_testclient",)),
         Client("direct", driver=direct_driver),
-        # asgitest without its extra checks, or recording no transcripts (the checks-* scenarios)
-        Client("asgitest-relaxed", sync=functools.partial(asgitest.TestClient, strict=False)),
+        # asgitest with every check (its default is strict=False), or recording no transcripts
+        # (the checks-* scenarios)
+        Client("asgitest-strict", sync=functools.partial(asgitest.TestClient, strict=True)),
         Client("asgitest-no-transcript", sync=functools.partial(asgitest.TestClient, transcripts=False)),
-        Client("asgitest-async-relaxed", driver=functools.partial(asgitest_driver, strict=False)),
+        Client("asgitest-async-strict", driver=functools.partial(asgitest_driver, strict=True)),
         Client("asgitest-async-no-transcript", driver=functools.partial(asgitest_driver, transcripts=False)),
     ]
 }

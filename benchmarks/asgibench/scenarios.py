@@ -49,10 +49,10 @@ class Scenario:
 WEBSOCKET_CLIENTS = ("asgitest", "starlette", "asgitest-async", "httpx2-ws", "async-asgi-testclient", "direct")
 CHECKS_CLIENTS = (
     "asgitest",
-    "asgitest-relaxed",
+    "asgitest-strict",
     "asgitest-no-transcript",
     "asgitest-async",
-    "asgitest-async-relaxed",
+    "asgitest-async-strict",
     "asgitest-async-no-transcript",
 )
 
@@ -148,8 +148,11 @@ TARGETS = [
 
 #: (scenario, feature, asgitest with it, asgitest without it): what the feature costs.
 COSTS = [
-    (scenario, feature, client, f"{client}-{variant}")
+    pair
     for scenario in ("checks-get", "checks-ws-echo")
     for client in ("asgitest", "asgitest-async")
-    for feature, variant in (("strict checks", "relaxed"), ("transcripts", "no-transcript"))
+    for pair in (
+        (scenario, "strict checks", f"{client}-strict", client),
+        (scenario, "transcripts", client, f"{client}-no-transcript"),
+    )
 ]
