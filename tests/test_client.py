@@ -622,3 +622,23 @@ def test_only_the_loop_thread_module_and_the_faces_know_about_threads() -> None:
                 knowing.add(str(module.relative_to(package)))
     # the loop thread; the live server's thread; findings come from several threads
     assert knowing == {"_loop_thread.py", "_live.py", "_report.py"}
+
+
+def test_parsed_urls_are_kept_within_their_bound_and_url_objects_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx2
+
+    from asgitest import _client
+
+    monkeypatch.setattr(_client, "_KEPT_URLS", 2)
+    monkeypatch.setattr(_client, "_base_urls", {})
+    monkeypatch.setattr(_client, "_merged_urls", {})
+    for number in range(4):
+        base = f"http://host{number}.test"
+        client = TestClient(echo_scope, base_url=base)  # type: ignore[arg-type]
+        assert client.get(f"/path{number}").json()["scope"]["path"] == f"/path{number}"
+        assert client.get(httpx2.URL(f"/object{number}")).json()["scope"]["path"] == f"/object{number}"
+        client.close()
+        assert len(_client._base_urls) <= 2
+        assert len(_client._merged_urls) <= 2
+    with TestClient(echo_scope, base_url=httpx2.URL("http://object.test")) as client:  # type: ignore[arg-type]
+        assert client.get("/x").json()["scope"]["server"][0] == "object.test"

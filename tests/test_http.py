@@ -485,3 +485,45 @@ async def test_protocol_errors_are_assertion_errors_in_starlette_s_words_too(
         await client.get("/")
     await client.aclose()
     assert isinstance(caught.value, ASGIProtocolError)
+
+
+@live.SCOPE  # the trailers and debug extensions are the in-process client's (uvicorn offers neither)
+async def test_trailers_and_debug_information_reach_the_response(make_client: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.debug", "info": {"template": "page.html", "context": {"n": 1}}})
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
+        await send({"type": "http.response.body", "body": b"x"})
+        await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")], "more_trailers": True})
+        await send({"type": "http.response.trailers", "headers": [(bytearray(b"x-rows"), b"1")]})
+
+    client = make_client(app)
+    for stream in (False, True):
+        if stream:
+            async with client.stream("GET", "/") as response:
+                assert await response.aread() == b"x"
+        else:
+            response = await client.get("/")
+        assert response.extensions["http.response.trailers"] == [(b"x-checksum", b"abc"), (b"x-rows", b"1")]
+        assert response.extensions["http.response.debug"] == {"template": "page.html", "context": {"n": 1}}
+        assert (response.template, response.context) == ("page.html", {"n": 1})  # as Starlette's client sets them
+    await client.aclose()
+
+
+@live.TIMEOUT
+async def test_a_lifespan_that_answers_its_shutdown_but_never_returns_times_out(make_client: Any) -> None:
+    async def lingers(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            return
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+        await anyio.sleep_forever()  # never returns
+
+    with pytest.raises(ASGITimeoutError) as caught:
+        async with make_client(lingers, timeout=0.1):
+            pass
+    message = str(caught.value)
+    assert "answered lifespan.shutdown.complete but did not return within 0.1s" in message
+    assert "sleep_forever" in message
+    assert "it was cancelled" in message

@@ -38,6 +38,11 @@ def head(status: int = 200, *headers: tuple[Any, Any], **extra: Any) -> dict[str
     return {"type": "http.response.start", "status": status, "headers": list(headers), **extra}
 
 
+#: Lists nested 40 deep: deeper than the walk of message values looks.
+DEEP: list[Any] = []
+for _ in range(40):
+    DEEP = [DEEP]
+
 #: (rule, scope, steps): each step is a message the app sends, RETURN, or a lifespan event the server sends.
 VIOLATIONS: list[tuple[str, str, list[Any]]] = [
     ("message-dict", "http", ["http.response.start"]),
@@ -57,6 +62,8 @@ VIOLATIONS: list[tuple[str, str, list[Any]]] = [
     ("message-value-types", "websocket", [ACCEPT, {"type": "websocket.send", "text": "x", "meta": object()}]),
     ("message-value-types", "websocket", [{**ACCEPT, "extra": [[[float("inf")]]]}]),
     ("message-value-types", "lifespan", [STARTUP, {**STARTED, "count": 2**64}]),
+    ("message-value-types", "http", [{**START, "extra": {"nested": {3: "a non-str key, deeper"}}}]),
+    ("message-value-types", "http", [{**START, "extra": DEEP}]),
     ("http-start-once", "http", [START, START]),
     ("http-status-int", "http", [head("200")]),  # type: ignore[arg-type]
     ("http-status-int", "http", [head(True)]),
@@ -93,6 +100,7 @@ VIOLATIONS: list[tuple[str, str, list[Any]]] = [
     ("header-pair", "http", [{**START, "headers": [(b"a", b"b", b"c")]}]),
     ("header-pair", "websocket", [{"type": "websocket.accept", "headers": [(b"a",)]}]),
     ("header-pair", "http", [{**START, "headers": [b"ab"]}]),
+    ("header-pair", "http", [{**START, "headers": [5]}]),
     ("header-bytes", "http", [head(200, ("content-type", "text/plain"))]),
     ("header-bytes", "http", [head(200, (b"x-count", 3))]),
     ("header-name-token", "http", [head(200, (b"bad name", b"v"))]),
@@ -293,3 +301,63 @@ def test_a_transcript_keeps_the_last_events() -> None:
     assert "text='99'" in text
     assert "text='5'" not in text
     assert len(transcript) <= 32
+
+
+def test_the_protocol_core_imports_only_itself_and_the_standard_library() -> None:
+    """The core is pure: no event loop, no HTTP client, no framework (its errors are its own)."""
+    import ast
+    import pathlib
+    import sys
+
+    import asgitest._protocol
+
+    core = pathlib.Path(asgitest._protocol.__file__).parent
+    outside = []
+    for module in sorted(core.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                top = (node.module or "").split(".")[0]
+                if node.level > 1 or (node.level == 0 and top not in sys.stdlib_module_names | {"__future__"}):
+                    outside.append(f"{module.name}: from {'.' * node.level}{node.module} import ...")
+            elif isinstance(node, ast.Import):
+                outside += [
+                    f"{module.name}: import {a.name}"
+                    for a in node.names
+                    if a.name.split(".")[0] not in sys.stdlib_module_names
+                ]
+    assert outside == []
+
+
+def test_every_state_and_message_type_is_a_move_or_a_refusal() -> None:
+    """The tables are whole: for each state, each message type the app may send is either a
+    move or refused with a named rule, never both."""
+    from asgitest._protocol import _http, _lifespan, _websocket
+    from asgitest._protocol._rules import RULES
+
+    http_types = ["http.response.start", "http.response.body", "http.response.trailers", "http.response.debug"]
+    http_types.append("http.response.push")
+    ws_types = ["websocket.accept", "websocket.send", "websocket.close"]
+    ws_types += ["websocket.http.response.start", "websocket.http.response.body"]
+    for moves, refused, states, types in (
+        (_http.MOVES, _http.REFUSED, HTTPState, http_types),
+        (_websocket.MOVES, _websocket.REFUSED, WebSocketState, ws_types),
+    ):
+        for state in states:
+            for kind in types:
+                assert ((state, kind) in moves) != ((state, kind) in refused), (state, kind)
+        assert {pair for pair in list(moves) + list(refused)} == {(s, k) for s in states for k in types}
+        named = [entry[0] if isinstance(entry, tuple) else entry for entry in refused.values()]
+        assert set(named) <= set(RULES)
+    answers = ["lifespan.startup.complete", "lifespan.startup.failed"]
+    answers += ["lifespan.shutdown.complete", "lifespan.shutdown.failed"]
+    for state in LifespanState:
+        for kind in answers:
+            assert (state, kind) in _lifespan.MOVES or _lifespan.REFUSED[state] in RULES
+
+
+def test_message_values_of_the_types_servers_take_pass_the_strict_walk() -> None:
+    http = HTTPProtocol("GET /")
+    extra = {"ints": (1, -(2**63)), "floats": [0.5], "bytes": [bytearray(b"a"), memoryview(b"b")], "none": None}
+    http.app_sends({**START, "extra": extra, "flag": True})
+    http.app_sends({**BODY, "body": memoryview(b"x")})
+    assert http.state is HTTPState.DONE

@@ -634,3 +634,18 @@ async def test_a_session_left_with_an_exception_warns_of_nothing_more(make_clien
         async with client.websocket_connect("/ws") as ws:
             await ws.receive_text()
     await client.aclose()  # no AppCancelledWarning (filterwarnings = error would raise it here)
+
+
+@live.TIMEOUT
+async def test_a_denial_response_whose_body_never_ends_times_out(make_client: Any) -> None:
+    async def denies_slowly(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+        await send({"type": "websocket.http.response.body", "body": b"no", "more_body": True})
+        await anyio.sleep_forever()
+
+    client = make_client(denies_slowly, timeout=0.1)
+    with pytest.raises(ASGITimeoutError, match="the body of the app's denial response"):
+        async with client.websocket_connect("/ws"):
+            pytest.fail("the handshake is denied")  # pragma: no cover
+    await client.aclose()

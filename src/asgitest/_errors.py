@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from ._protocol._errors import ASGIProtocolError, ASGITestError
+
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
@@ -56,28 +58,8 @@ __all__ = [
 ]
 
 
-class ASGITestError(Exception):
-    """Root of every exception asgitest raises."""
-
-
 class ASGITimeoutError(ASGITestError, TimeoutError):
     """A bounded wait expired. The message says what was awaited and on which connection."""
-
-
-class ASGIProtocolError(ASGITestError, RuntimeError, AssertionError):
-    """The app sent a message that the ASGI specification does not allow in that state.
-
-    It is an ``AssertionError`` too, as Starlette's client raises one for the rules it
-    checks (with its words in the message), so ``pytest.raises(AssertionError)`` matches.
-
-    Attributes:
-        rule: the id of the broken rule (see the table in ``asgitest._protocol._rules``),
-            or None for a misuse that is not a rule of the spec.
-    """
-
-    def __init__(self, message: str, *, rule: str | None = None) -> None:
-        super().__init__(message)
-        self.rule = rule
 
 
 class LifespanFailed(ASGIProtocolError):

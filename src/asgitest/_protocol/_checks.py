@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import ASGIProtocolError
+from ._errors import ASGIProtocolError
 from ._rules import RELAXED, RULES
 from ._transcript import Transcript
 

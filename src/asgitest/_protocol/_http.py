@@ -1,4 +1,16 @@
-"""The http scope, from the app's side: which message may come when (rules ``http-*``)."""
+"""The http scope: which message the app may send when (rules ``http-*``), as a table.
+
+Rules of this module:
+
+1. Every move of the app's side of an exchange is a row of :data:`MOVES`, keyed by the
+   state and the type of the message; the row's method checks the message's fields and
+   sets the next state (a body's ``more_body`` decides whether the body goes on).
+2. A message out of place is a row of :data:`REFUSED`: the rule it breaks and, where
+   Starlette's TestClient asserts the same, Starlette's own words. A type that no row
+   names breaks ``http-unknown-type``; trailers nobody announced break
+   ``http-trailers-announced`` in any state.
+3. Nothing here awaits or knows the test's side: the shell asks, and acts on the answer.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +18,11 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._errors import ASGIProtocolError
 from ._checks import Checker
+from ._errors import ASGIProtocolError
 from ._transcript import Transcript
 
-__all__ = ["HTTPProtocol", "HTTPState"]
+__all__ = ["MOVES", "REFUSED", "HTTPProtocol", "HTTPState"]
 
 
 class HTTPState(enum.Enum):
@@ -20,6 +32,7 @@ class HTTPState(enum.Enum):
     DONE = "the response was complete"
 
 
+START, BODY, TRAILERS, DONE = HTTPState
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -52,50 +65,37 @@ class HTTPProtocol(Checker):
         self.transcript.app_sent(message)
         state = self.state
         kind = self.message_type(message, state)
-        handler = _HANDLERS.get(kind)
-        if handler is None:
+        move = MOVES.get((state, kind))
+        if move is not None:
+            return move(self, message) or kind
+        refused = REFUSED.get((state, kind))
+        if refused is None:
             raise self.error("http-unknown-type", message, state)
-        return handler(self, message, state) or kind
+        if kind == "http.response.trailers" and not self.trailers:
+            refused = _UNANNOUNCED
+        rule, words = refused
+        raise self.error(rule, message, state, words)
 
-    def _on_start(self, message: Mapping[str, Any], state: HTTPState) -> None:
-        if state is not HTTPState.START:
-            raise self.error("http-start-once", message, state, _STARLETTE_SAYS + _MULTIPLE_STARTS)
-        self._start(message)
+    def _debug(self, message: Mapping[str, Any]) -> None:
+        state = self.state
+        if not isinstance(message.get("info"), Mapping):
+            raise self.error("http-debug-info-dict", message, state)
+        if state is not START or self._debugged:
+            self.broken("http-debug-before-start", message, state, "It was sent twice." if self._debugged else "")
+        self._debugged = True
 
-    def _on_body(self, message: Mapping[str, Any], state: HTTPState) -> None:
-        if state is HTTPState.BODY:
-            self._body(message)
-        elif state is HTTPState.START:
-            raise self.error("http-start-first", message, state, _said("without", "start"))
-        else:
-            raise self.error("http-after-complete", message, state, _said("after", "http.response.body", state))
+    def _push(self, message: Mapping[str, Any]) -> str:
+        self.broken("http-push-offered", message, self.state)
+        return _IGNORED
 
-    def _on_trailers(self, message: Mapping[str, Any], state: HTTPState) -> None:
-        if not self.trailers:
-            raise self.error("http-trailers-announced", message, state, _said("without", "trailers"))
-        if state is HTTPState.BODY:
-            raise self.error("http-trailers-after-body", message, state, _said("before", "trailers"))
-        if state is not HTTPState.TRAILERS:
-            raise self.error("http-after-complete", message, state, _said("after", "http.response.trailers", state))
+    def _trailers(self, message: Mapping[str, Any]) -> None:
+        state = self.state
         self.check_headers(message, state)
         more = message.get("more_trailers", False)
         if not isinstance(more, bool):
             self.broken("http-more-trailers-bool", message, state)
         if not more:
-            self.state = HTTPState.DONE
-
-    def _on_debug(self, message: Mapping[str, Any], state: HTTPState) -> None:
-        if state is HTTPState.DONE:
-            raise self.error("http-after-complete", message, state)
-        if not isinstance(message.get("info"), Mapping):
-            raise self.error("http-debug-info-dict", message, state)
-        if state is not HTTPState.START or self._debugged:
-            self.broken("http-debug-before-start", message, state, "It was sent twice." if self._debugged else "")
-        self._debugged = True
-
-    def _on_push(self, message: Mapping[str, Any], state: HTTPState) -> str:
-        self.broken("http-push-offered", message, state)
-        return _IGNORED
+            self.state = DONE
 
     def _start(self, message: Mapping[str, Any]) -> None:
         state = self.state
@@ -116,7 +116,7 @@ class HTTPProtocol(Checker):
                     self.broken("http-content-length", message, state, f"It declared {bytes(value)!r:.40}.")
         self.status = status
         self.trailers = bool(trailers)
-        self.state = HTTPState.BODY
+        self.state = BODY
 
     def _body(self, message: Mapping[str, Any]) -> None:
         state = self.state
@@ -137,7 +137,7 @@ class HTTPProtocol(Checker):
             if self._declared is not None and not self.head and self._sent < self._declared:
                 detail = f"The body ended after {self._sent} of the {self._declared} bytes it declared."
                 self.broken("http-content-length", message, state, detail)
-            self.state = HTTPState.TRAILERS if self.trailers else HTTPState.DONE
+            self.state = TRAILERS if self.trailers else DONE
 
     def app_returned(self) -> ASGIProtocolError | None:
         """The error for an app that returned now, if returning breaks a rule (and is not relaxed)."""
@@ -147,15 +147,6 @@ class HTTPProtocol(Checker):
             return self.error("http-response-complete", None, self.state)
         return None
 
-
-#: The move each message type makes (rules ``http-*``); a type not here breaks ``http-unknown-type``.
-_HANDLERS: dict[str, Callable[[HTTPProtocol, Mapping[str, Any], HTTPState], str | None]] = {
-    "http.response.start": HTTPProtocol._on_start,
-    "http.response.body": HTTPProtocol._on_body,
-    "http.response.trailers": HTTPProtocol._on_trailers,
-    "http.response.debug": HTTPProtocol._on_debug,
-    "http.response.push": HTTPProtocol._on_push,
-}
 
 #: What :meth:`HTTPProtocol.app_sends` returns for a message that is dropped, not delivered.
 _IGNORED = "ignored"
@@ -176,3 +167,34 @@ def _said(how: str, what: str, state: HTTPState | None = None) -> str:
         return f'{_STARLETTE_SAYS}Received "http.response.trailers" before body completed.'
     ended = "body" if state is HTTPState.TRAILERS and what == "http.response.body" else "response"
     return f'{_STARLETTE_SAYS}Received "{what}" after {ended} completed.'
+
+
+_Move = Callable[[HTTPProtocol, Mapping[str, Any]], str | None]
+
+#: The moves of the app's side: (state, message type) -> the method that checks the
+#: message and sets the next state (returning what the shell is to do with it, if not the
+#: message's type).
+MOVES: dict[tuple[HTTPState, str], _Move] = {
+    (START, "http.response.start"): HTTPProtocol._start,
+    (BODY, "http.response.body"): HTTPProtocol._body,
+    (TRAILERS, "http.response.trailers"): HTTPProtocol._trailers,
+    **{(state, "http.response.debug"): HTTPProtocol._debug for state in (START, BODY, TRAILERS)},
+    **{(state, "http.response.push"): HTTPProtocol._push for state in HTTPState},
+}
+
+#: What is refused: (state, message type) -> (the rule broken, Starlette's words for it).
+REFUSED: dict[tuple[HTTPState, str], tuple[str, str]] = {
+    (START, "http.response.body"): ("http-start-first", _said("without", "start")),
+    (START, "http.response.trailers"): ("http-trailers-announced", _said("without", "trailers")),
+    **{
+        (state, "http.response.start"): ("http-start-once", _STARLETTE_SAYS + _MULTIPLE_STARTS)
+        for state in (BODY, TRAILERS, DONE)
+    },
+    (BODY, "http.response.trailers"): ("http-trailers-after-body", _said("before", "trailers")),
+    (TRAILERS, "http.response.body"): ("http-after-complete", _said("after", "http.response.body", TRAILERS)),
+    (DONE, "http.response.body"): ("http-after-complete", _said("after", "http.response.body", DONE)),
+    (DONE, "http.response.trailers"): ("http-after-complete", _said("after", "http.response.trailers", DONE)),
+    (DONE, "http.response.debug"): ("http-after-complete", ""),
+}
+#: Trailers that the response start did not announce, whatever the state.
+_UNANNOUNCED = ("http-trailers-announced", _said("without", "trailers"))

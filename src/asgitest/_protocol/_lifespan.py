@@ -1,7 +1,14 @@
-"""The lifespan scope, from the app's side: answer each startup and shutdown once (rules ``lifespan-*``).
+"""The lifespan scope: both sides' moves (rules ``lifespan-*``), as tables.
 
-An app that raises before it first awaits ``receive()`` does not support
-lifespan; the server goes on without it. That decision is the I/O shell's.
+Rules of this module:
+
+1. The server's moves (``lifespan.startup``, ``lifespan.shutdown``) are :data:`SERVER_MOVES`;
+   the app's answers are :data:`MOVES`: (state, answer) -> the next state.
+2. An answer out of place breaks the rule :data:`REFUSED` names for its state (the answer
+   of the other phase, or one nobody asked for); a type that is no answer at all breaks
+   ``lifespan-unknown-type``.
+3. An app that raises before it first awaits ``receive()`` does not support lifespan; the
+   server goes on without it. That decision is the I/O shell's.
 """
 
 from __future__ import annotations
@@ -9,11 +16,11 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from .._errors import ASGIProtocolError
 from ._checks import Checker
+from ._errors import ASGIProtocolError
 from ._transcript import Transcript
 
-__all__ = ["LifespanProtocol", "LifespanState"]
+__all__ = ["MOVES", "REFUSED", "SERVER_MOVES", "LifespanProtocol", "LifespanState"]
 
 
 class LifespanState(enum.Enum):
@@ -24,11 +31,36 @@ class LifespanState(enum.Enum):
     DONE = "the app had shut down"
 
 
-_ANSWERS = {
-    LifespanState.STARTING: ("lifespan.startup.complete", "lifespan.startup.failed"),
-    LifespanState.STOPPING: ("lifespan.shutdown.complete", "lifespan.shutdown.failed"),
+_IDLE, _STARTING, _STARTED, _STOPPING, _DONE = LifespanState
+_ANSWERS = (
+    "lifespan.startup.complete",
+    "lifespan.startup.failed",
+    "lifespan.shutdown.complete",
+    "lifespan.shutdown.failed",
+)
+
+#: The server's moves: (state, what it sends) -> the next state.
+SERVER_MOVES: dict[tuple[LifespanState, str], LifespanState] = {
+    (_IDLE, "lifespan.startup"): _STARTING,
+    (_STARTED, "lifespan.shutdown"): _STOPPING,
 }
-_ALL_ANSWERS = frozenset(_ANSWERS[LifespanState.STARTING] + _ANSWERS[LifespanState.STOPPING])
+
+#: The app's moves: (state, its answer) -> the next state.
+MOVES: dict[tuple[LifespanState, str], LifespanState] = {
+    (_STARTING, "lifespan.startup.complete"): _STARTED,
+    (_STARTING, "lifespan.startup.failed"): _STARTED,
+    (_STOPPING, "lifespan.shutdown.complete"): _DONE,
+    (_STOPPING, "lifespan.shutdown.failed"): _DONE,
+}
+
+#: What an answer out of place breaks, by state.
+REFUSED: dict[LifespanState, str] = {
+    _STARTING: "lifespan-answer-startup",
+    _STOPPING: "lifespan-answer-shutdown",
+    _IDLE: "lifespan-unasked",
+    _STARTED: "lifespan-unasked",
+    _DONE: "lifespan-unasked",
+}
 
 
 class LifespanProtocol(Checker):
@@ -42,12 +74,10 @@ class LifespanProtocol(Checker):
 
     def server_sends(self, kind: str) -> None:
         """Record that the server sent ``lifespan.startup`` or ``lifespan.shutdown``."""
-        if kind == "lifespan.startup" and self.state is LifespanState.IDLE:
-            self.state = LifespanState.STARTING
-        elif kind == "lifespan.shutdown" and self.state is LifespanState.STARTED:
-            self.state = LifespanState.STOPPING
-        else:  # pragma: no cover - the shell never does this
+        state = SERVER_MOVES.get((self.state, kind))
+        if state is None:  # pragma: no cover - the shell never does this
             raise AssertionError(f"cannot send {kind} in state {self.state}")
+        self.state = state
         self.transcript.app_received({"type": kind})
 
     def app_sends(self, message: Any) -> str:
@@ -55,22 +85,17 @@ class LifespanProtocol(Checker):
         self.transcript.app_sent(message)
         state = self.state
         kind = self.message_type(message, state)
-        if kind not in _ALL_ANSWERS:
-            raise self.error("lifespan-unknown-type", message, state)
-        answers = _ANSWERS.get(state)
-        if answers is None:
-            raise self.error("lifespan-unasked", message, state)
-        if kind not in answers:
-            rule = "lifespan-answer-startup" if state is LifespanState.STARTING else "lifespan-answer-shutdown"
-            raise self.error(rule, message, state)
+        following = MOVES.get((state, kind))
+        if following is None:
+            raise self.error(REFUSED[state] if kind in _ANSWERS else "lifespan-unknown-type", message, state)
         failure = message.get("message", "")
         if kind.endswith(".failed") and not isinstance(failure, str):
             raise self.error("lifespan-message-str", message, state)
-        self.state = LifespanState.STARTED if state is LifespanState.STARTING else LifespanState.DONE
+        self.state = following
         return kind
 
     def app_returned(self) -> ASGIProtocolError | None:
         """The error for an app that returned now, if an answer is still owed."""
-        if self.state in _ANSWERS:
+        if self.state is _STARTING or self.state is _STOPPING:
             return self.error("lifespan-unanswered", None, self.state)
         return None

@@ -1,19 +1,25 @@
-"""The websocket scope, from the app's side: which message may come when (rules ``ws-*``).
+"""The websocket scope: which message the app may send when (rules ``ws-*``), as a table.
 
-A send on a connection the client has closed raises an ``OSError`` subclass in
-the app; that check lives in the I/O shell, which knows the client's side.
+Rules of this module:
+
+1. Every move of the app's side is a row of :data:`MOVES`, keyed by the state and the type
+   of the message; the row's method checks the message's fields and sets the next state.
+2. A message out of place is a row of :data:`REFUSED`, naming the rule it breaks; a type
+   that no row names breaks ``ws-unknown-type``.
+3. A send on a connection the client has closed raises an ``OSError`` subclass in the app:
+   that is the I/O shell's, which knows the client's side.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._checks import Checker
 from ._transcript import Transcript
 
-__all__ = ["WebSocketProtocol", "WebSocketState"]
+__all__ = ["MOVES", "REFUSED", "WebSocketProtocol", "WebSocketState"]
 
 
 class WebSocketState(enum.Enum):
@@ -58,12 +64,10 @@ class WebSocketProtocol(Checker):
         self.transcript.app_sent(message)
         state = self.state
         kind = self.message_type(message, state)
-        if state is _CLOSED and kind in _HANDLERS:
-            raise self.error("ws-after-close", message, state)
-        handler = _HANDLERS.get(kind)
-        if handler is None:
-            raise self.error("ws-unknown-type", message, state)
-        handler(self, message, state)
+        move = MOVES.get((state, kind))
+        if move is None:
+            raise self.error(REFUSED.get((state, kind), "ws-unknown-type"), message, state)
+        move(self, message)
         return kind
 
     def app_returned(self) -> None:
@@ -71,9 +75,8 @@ class WebSocketProtocol(Checker):
         handshake (403) for the app."""
         return None
 
-    def _accept(self, message: Mapping[str, Any], state: WebSocketState) -> None:
-        if state is not _CONNECTING:
-            raise self.error("ws-accept-once" if state is _CONNECTED else "ws-denial-in-handshake", message, state)
+    def _accept(self, message: Mapping[str, Any]) -> None:
+        state = self.state
         subprotocol = message.get("subprotocol")
         if subprotocol is not None:
             if not isinstance(subprotocol, str):
@@ -86,10 +89,8 @@ class WebSocketProtocol(Checker):
                 self.broken("ws-accept-protocol-header", message, state)
         self.state = _CONNECTED
 
-    def _send(self, message: Mapping[str, Any], state: WebSocketState) -> None:
-        if state is not _CONNECTED:
-            rule = "ws-send-after-accept" if state is _CONNECTING else "ws-denial-in-handshake"
-            raise self.error(rule, message, state)
+    def _send(self, message: Mapping[str, Any]) -> None:
+        state = self.state
         text, data = message.get("text"), message.get("bytes")
         if (text is None) == (data is None):
             raise self.error("ws-send-one-payload", message, state)
@@ -98,9 +99,8 @@ class WebSocketProtocol(Checker):
         if data is not None and not isinstance(data, bytes | bytearray | memoryview):
             raise self.error("ws-bytes-bytes", message, state)
 
-    def _close(self, message: Mapping[str, Any], state: WebSocketState) -> None:
-        if state is _RESPONDING:
-            raise self.error("ws-denial-in-handshake", message, state)
+    def _close(self, message: Mapping[str, Any]) -> None:
+        state = self.state
         code = message.get("code", 1000)
         if not isinstance(code, int) or isinstance(code, bool):
             raise self.error("ws-close-code-int", message, state)
@@ -114,18 +114,16 @@ class WebSocketProtocol(Checker):
                 self.broken("ws-close-reason-length", message, state)
         self.state = _CLOSED
 
-    def _denial_start(self, message: Mapping[str, Any], state: WebSocketState) -> None:
-        if state is not _CONNECTING:
-            raise self.error("ws-denial-in-handshake", message, state)
+    def _denial_start(self, message: Mapping[str, Any]) -> None:
+        state = self.state
         status = message.get("status")
         if not isinstance(status, int) or isinstance(status, bool):
             raise self.error("ws-denial-status-int", message, state)
         self.check_headers(message, state)
         self.state = _RESPONDING
 
-    def _denial_body(self, message: Mapping[str, Any], state: WebSocketState) -> None:
-        if state is not _RESPONDING:
-            raise self.error("ws-denial-start-first", message, state)
+    def _denial_body(self, message: Mapping[str, Any]) -> None:
+        state = self.state
         if not isinstance(message.get("body", b""), bytes | bytearray | memoryview):
             raise self.error("ws-denial-body-bytes", message, state)
         more = message.get("more_body", False)
@@ -135,10 +133,28 @@ class WebSocketProtocol(Checker):
             self.state = _CLOSED
 
 
-_HANDLERS = {
-    "websocket.accept": WebSocketProtocol._accept,
-    "websocket.send": WebSocketProtocol._send,
-    "websocket.close": WebSocketProtocol._close,
-    "websocket.http.response.start": WebSocketProtocol._denial_start,
-    "websocket.http.response.body": WebSocketProtocol._denial_body,
+_ACCEPT, _SEND, _CLOSE = "websocket.accept", "websocket.send", "websocket.close"
+_DENY, _DENIAL_BODY = "websocket.http.response.start", "websocket.http.response.body"
+_TYPES = (_ACCEPT, _SEND, _CLOSE, _DENY, _DENIAL_BODY)
+
+#: The moves of the app's side: (state, message type) -> the method that checks the
+#: message and sets the next state.
+MOVES: dict[tuple[WebSocketState, str], Callable[[WebSocketProtocol, Mapping[str, Any]], None]] = {
+    (_CONNECTING, _ACCEPT): WebSocketProtocol._accept,
+    (_CONNECTING, _CLOSE): WebSocketProtocol._close,  # refusing the handshake
+    (_CONNECTING, _DENY): WebSocketProtocol._denial_start,
+    (_CONNECTED, _SEND): WebSocketProtocol._send,
+    (_CONNECTED, _CLOSE): WebSocketProtocol._close,
+    (_RESPONDING, _DENIAL_BODY): WebSocketProtocol._denial_body,
+}
+
+#: What is refused: (state, message type) -> the rule broken.
+REFUSED: dict[tuple[WebSocketState, str], str] = {
+    (_CONNECTING, _SEND): "ws-send-after-accept",
+    (_CONNECTING, _DENIAL_BODY): "ws-denial-start-first",
+    (_CONNECTED, _ACCEPT): "ws-accept-once",
+    (_CONNECTED, _DENY): "ws-denial-in-handshake",
+    (_CONNECTED, _DENIAL_BODY): "ws-denial-start-first",
+    **{(_RESPONDING, kind): "ws-denial-in-handshake" for kind in (_ACCEPT, _SEND, _CLOSE, _DENY)},
+    **{(_CLOSED, kind): "ws-after-close" for kind in _TYPES},
 }
