@@ -361,3 +361,32 @@ def test_message_values_of_the_types_servers_take_pass_the_strict_walk() -> None
     http.app_sends({**START, "extra": extra, "flag": True})
     http.app_sends({**BODY, "body": memoryview(b"x")})
     assert http.state is HTTPState.DONE
+
+
+def test_the_test_s_side_is_modelled_too() -> None:
+    """The client's disconnect and the test's close are moves of the core; from them on, the
+    app's sends are refused (the shell raises ClientDisconnected, as a server raises OSError)."""
+    http = HTTPProtocol("GET /")
+    http.app_sends(START)
+    assert not http.refusing
+    assert http.client_disconnects("the test closed the response before its end")
+    assert not http.client_disconnects("again")  # once
+    assert http.refusing
+    assert http.disconnect_reason == "the test closed the response before its end"
+    assert "the client disconnected: the test closed the response" in http.transcript.render()
+
+    ws = WebSocketProtocol("WebSocket /ws")
+    ws.app_sends(ACCEPT)
+    disconnect = ws.test_closes(4000, "bye", "closed by the test with code 4000")
+    assert disconnect == {"type": "websocket.disconnect", "code": 4000, "reason": "bye"}
+    assert not ws.refusing  # the app has not taken the close yet: it is at earlier messages
+    ws.app_sends({"type": "websocket.send", "text": "still fine"})
+    ws.app_received(disconnect)
+    assert ws.refusing
+    assert ws.describe_close().startswith("closed by the test with code 4000 ")
+
+    returned = WebSocketProtocol("WebSocket /ws")
+    returned.app_sends(ACCEPT)
+    returned.test_closes(1000, None, "closed by the test with code 1000")
+    returned.app_finished()
+    assert returned.refusing

@@ -83,8 +83,6 @@ class HTTPExchange(Connection):
         self.debug: dict[str, Any] | None = None
         self.head_event = Flag()
         self.complete_event = Flag()
-        self.disconnected_at: float | None = None
-        self.disconnect_reason = ""
         self.scope: Scope = {}
         self._sync_body = sync_body
         self._request_body: RequestBody | None = None
@@ -120,7 +118,7 @@ class HTTPExchange(Connection):
     # -- the app's side -------------------------------------------------------------------
 
     async def receive(self) -> Message:
-        if self.disconnected_at is None:
+        if not self.protocol.refusing:
             if self._request_body is None:
                 self._request_body = RequestBody(self.request, sync=self._sync_body)
             if self._request_body.in_full and not self._request_body.done:  # nothing to wait for
@@ -148,12 +146,13 @@ class HTTPExchange(Connection):
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
-        if self.disconnected_at is not None:
+        protocol = self.protocol
+        if protocol.disconnected_at is not None:
             raise self.refused(
                 message,
                 f"the app sent {message_type(message)!r} on {self.where} ({self.config.label}) after "
-                f"the client disconnected ({self.disconnect_reason}, "
-                f"{time.monotonic() - self.disconnected_at:.3f}s ago)",
+                f"the client disconnected ({protocol.disconnect_reason}, "
+                f"{time.monotonic() - protocol.disconnected_at:.3f}s ago)",
             )
         kind = self.checked(message)
         self.sent()
@@ -199,7 +198,7 @@ class HTTPExchange(Connection):
     def _report_unobserved(self) -> None:
         """The app finished after the test stopped reading: keep its failure for wait_idle/close."""
         assert self.task is not None
-        if self.disconnected_at is not None:  # returning early is fine now; a disconnect exit too
+        if self.protocol.refusing:  # returning early is fine now; a disconnect exit too
             error = self.task.exception
             if error is not None and self.config.raise_server_exceptions and not is_disconnect_exit(error):
                 self.registry.unobserved(error)
@@ -259,16 +258,13 @@ class HTTPExchange(Connection):
     async def fail_with_producer(self) -> None:
         """The test's request body producer failed: disconnect the app, and raise that."""
         assert self.producer_error is not None
-        await self.disconnect(self.disconnect_reason)
+        await self.disconnect(self.protocol.disconnect_reason)
         raise self.producer_error
 
     # -- ending ---------------------------------------------------------------------------
 
     def _mark_disconnected(self, reason: str) -> None:
-        if self.disconnected_at is None:
-            self.disconnected_at = time.monotonic()
-            self.disconnect_reason = reason
-            self.transcript.note(f"the client disconnected: {reason}")
+        if self.protocol.client_disconnects(reason):
             self.complete_event.set()  # wakes a receive() waiting for the response to complete
             if self._receiving is not None:  # or one waiting for the test to produce the body
                 self._receiving.cancel()
@@ -304,7 +300,7 @@ class HTTPExchange(Connection):
         if warn:
             self._cancel_notice = (
                 f"{self.where} ({self.config.label}): the app was cancelled: it was still running "
-                f"{self.config.grace_period}s after the client disconnected ({self.disconnect_reason}). "
+                f"{self.config.grace_period}s after the client disconnected ({self.protocol.disconnect_reason}). "
                 "A server would let it run on: stop when receive() returns "
                 "http.disconnect (Starlette: await request.is_disconnected()) or when a send raises."
             )

@@ -200,7 +200,7 @@ class StreamedExchange(HTTPExchange):
                 self.complete_event.set()
             return
         # Backpressure: hold the app while too much of its body waits unread (or until a disconnect).
-        while self._buffered > BODY_BUFFER and self.disconnected_at is None:
+        while self._buffered > BODY_BUFFER and not self.protocol.refusing:
             space = self._space = Flag()
             await space.wait()
 

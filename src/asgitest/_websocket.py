@@ -19,7 +19,6 @@ through a weak reference and reports it if it outlives the client.
 from __future__ import annotations
 
 import json
-import time
 import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -76,24 +75,16 @@ class _Connection(Connection):
         self.to_app: MessageQueue[Message] = MessageQueue()
         self.to_test: MessageQueue[Message] = MessageQueue()
         self.connected_sent = False
-        self.closed_by_test: Message | None = None  # the websocket.disconnect delivered to the app
-        #: Whether the app has received the test's close, or has returned: only then do its
-        #: sends fail. Until it takes the close, the app is still at messages the test sent
-        #: before it (as a server is at the frames before a close frame), and its sends go
-        #: through, as they do with Starlette's client until it cancels the app.
-        self.close_seen = False
-        self.closed_at = 0.0
-        self.closed_how = ""
         self.closed_in: str | None = None  # the test running when the test side closed
         self.send_reported = False  # a send after the close is reported once per connection
 
     def app_returned(self) -> None:
         """The app task has finished (called on the loop)."""
-        self.close_seen = True  # nothing is on its way to the app any more
+        self.protocol.app_finished()
         self.to_test.put(APP_DONE)
 
     def describe_close(self) -> str:
-        return f"{self.closed_how} {time.monotonic() - self.closed_at:.3f}s ago"
+        return self.protocol.describe_close()
 
 
 class _AppSide:
@@ -109,18 +100,16 @@ class _AppSide:
         if not conn.connected_sent:
             conn.connected_sent = True
             message: Message = {"type": "websocket.connect"}
-        elif conn.closed_by_test is not None and not len(conn.to_app):
-            message = dict(conn.closed_by_test)
+        elif conn.protocol.closed_by_test is not None and not len(conn.to_app):
+            message = dict(conn.protocol.closed_by_test)
         else:
             message = await conn.to_app.get(None)
-        if message["type"] == "websocket.disconnect":
-            conn.close_seen = True
         conn.protocol.app_received(message)
         return message
 
     async def send(self, message: Message) -> None:
         conn = self.conn
-        if conn.closed_by_test is not None and conn.close_seen:
+        if conn.protocol.refusing:
             closed_in = f" in {conn.closed_in}" if conn.closed_in else ""
             error = (
                 f"the app sent {message_type(message)!r} on {conn.where}, which was {conn.describe_close()}"
@@ -282,13 +271,8 @@ class AsyncWebSocketSession:
     def _mark_closed(self, code: int, reason: str | None, how: str) -> None:
         conn = self._require()
         self._test_closed = True
-        disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
-        conn.closed_by_test = disconnect
-        conn.closed_at = time.monotonic()
-        conn.closed_how = how
         conn.closed_in = _report.current_test()
-        conn.protocol.transcript.note(how)
-        conn.to_app.put(dict(disconnect))
+        conn.to_app.put(conn.protocol.test_closes(code, reason, how))
 
     async def _end_app(self, *, warn: bool = True) -> None:
         """Give the app the grace period to return after the close, then cancel it.
@@ -302,7 +286,7 @@ class AsyncWebSocketSession:
         assert self._app_side is not None
         cancelled = (
             f"{self._conn.where}: the app was cancelled: it was still running {self._config.grace_period}s "
-            f"after the connection was {self._conn.closed_how}. A server would let it run on: "
+            f"after the connection was {self._conn.protocol.closed_how}. A server would let it run on: "
             "return when receive() gives websocket.disconnect (Starlette: WebSocketDisconnect is raised)."
         )
         await self._conn.end_app(self._config.grace_period, cancelled if warn else None)

@@ -9,12 +9,16 @@ Rules of this module:
    Starlette's TestClient asserts the same, Starlette's own words. A type that no row
    names breaks ``http-unknown-type``; trailers nobody announced break
    ``http-trailers-announced`` in any state.
-3. Nothing here awaits or knows the test's side: the shell asks, and acts on the answer.
+3. The test's side has one move, :meth:`HTTPProtocol.client_disconnects`: from then on
+   the app's sends are refused (:attr:`HTTPProtocol.refusing`; the shell raises
+   ``ClientDisconnected`` in the app, as a server raises an ``OSError``).
+4. Nothing here awaits: the shell asks, and acts on the answer.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,7 +46,17 @@ class HTTPProtocol(Checker):
     ``head`` says the request was a HEAD: its response declares a length but has no body.
     """
 
-    __slots__ = ("_debugged", "_declared", "_sent", "head", "state", "status", "trailers")
+    __slots__ = (
+        "_debugged",
+        "_declared",
+        "_sent",
+        "disconnect_reason",
+        "disconnected_at",
+        "head",
+        "state",
+        "status",
+        "trailers",
+    )
 
     def __init__(
         self, where: str, *, strict: bool = True, transcript: Transcript | None = None, head: bool = False
@@ -55,10 +69,28 @@ class HTTPProtocol(Checker):
         self._declared: int | None = None  # the content-length the start declared
         self._sent = 0
         self._debugged = False
+        #: When the client went away (``time.monotonic()``), and why; None while it is there.
+        self.disconnected_at: float | None = None
+        self.disconnect_reason = ""
 
     def app_received(self, message: Mapping[str, Any]) -> None:
         """Record a message the app received (for the transcript)."""
         self.transcript.app_received(message)
+
+    def client_disconnects(self, reason: str) -> bool:
+        """The test's move: the client goes away (it left the response, timed out, or its
+        request body's producer failed). False if it was gone already."""
+        if self.disconnected_at is not None:
+            return False
+        self.disconnected_at = time.monotonic()
+        self.disconnect_reason = reason
+        self.transcript.note(f"the client disconnected: {reason}")
+        return True
+
+    @property
+    def refusing(self) -> bool:
+        """Whether the app's sends are refused: the client has gone."""
+        return self.disconnected_at is not None
 
     def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""

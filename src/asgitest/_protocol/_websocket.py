@@ -6,13 +6,18 @@ Rules of this module:
    of the message; the row's method checks the message's fields and sets the next state.
 2. A message out of place is a row of :data:`REFUSED`, naming the rule it breaks; a type
    that no row names breaks ``ws-unknown-type``.
-3. A send on a connection the client has closed raises an ``OSError`` subclass in the app:
-   that is the I/O shell's, which knows the client's side.
+3. The test's side has one move, :meth:`WebSocketProtocol.test_closes`. The app's sends
+   are refused (:attr:`WebSocketProtocol.refusing`; the shell raises ``ClientDisconnected``
+   in the app, as a server raises an ``OSError``) once it has taken that close from
+   ``receive()``, or has returned: until then it is still at the messages the test sent
+   before the close, as a server is at the frames before a close frame.
+4. Nothing here awaits: the shell asks, and acts on the answer.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -41,7 +46,7 @@ class WebSocketProtocol(Checker):
     ``offered`` are the subprotocols the client asked for.
     """
 
-    __slots__ = ("offered", "state")
+    __slots__ = ("close_seen", "closed_at", "closed_by_test", "closed_how", "offered", "state")
 
     def __init__(
         self,
@@ -54,10 +59,40 @@ class WebSocketProtocol(Checker):
         super().__init__(where, strict=strict, transcript=transcript)
         self.state = _CONNECTING
         self.offered = tuple(offered)
+        #: The ``websocket.disconnect`` the test's close delivers to the app, once it closed.
+        self.closed_by_test: dict[str, Any] | None = None
+        self.closed_at = 0.0
+        self.closed_how = ""
+        #: Whether the app took the test's close from ``receive()``, or returned.
+        self.close_seen = False
 
     def app_received(self, message: Mapping[str, Any]) -> None:
         """Record a message the app received (for the transcript)."""
+        if message["type"] == "websocket.disconnect":
+            self.close_seen = True
         self.transcript.app_received(message)
+
+    def test_closes(self, code: int, reason: str | None, how: str) -> dict[str, Any]:
+        """The test's move: it closes the connection (``how`` says how, for messages).
+        Returns the ``websocket.disconnect`` the app is to receive."""
+        self.closed_by_test = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self.closed_at = time.monotonic()
+        self.closed_how = how
+        self.transcript.note(how)
+        return dict(self.closed_by_test)
+
+    def app_finished(self) -> None:
+        """The app returned: nothing is on its way to it any more."""
+        self.close_seen = True
+
+    @property
+    def refusing(self) -> bool:
+        """Whether the app's sends are refused: the test closed, and the app knows it."""
+        return self.closed_by_test is not None and self.close_seen
+
+    def describe_close(self) -> str:
+        """How and how long ago the test closed, for messages."""
+        return f"{self.closed_how} {time.monotonic() - self.closed_at:.3f}s ago"
 
     def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""
