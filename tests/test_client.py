@@ -621,7 +621,7 @@ def test_only_the_loop_thread_module_and_the_faces_know_about_threads() -> None:
             if "threading" in names:
                 knowing.add(str(module.relative_to(package)))
     # the loop thread; the live server's thread; findings come from several threads
-    assert knowing == {"_loop_thread.py", "_live.py", "_report.py"}
+    assert knowing == {"_loop_thread.py", "_live/_server.py", "_report.py"}
 
 
 def test_parsed_urls_are_kept_within_their_bound_and_url_objects_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
