@@ -10,7 +10,7 @@ raises :class:`ClientDisconnected` in the app, as a production server raises an
 cause. What the app lets escape after the close is raised at the session's exit, as
 Starlette's client raises it, unless it only stems from such a refused send.
 
-The app is given the ``receive``/``send`` of a small :class:`_AppSide` object
+The app is given the ``receive``/``send`` of a small :class:`AppSide` object
 that the test's session does not hold, so once a session has closed, the only
 references left to that object are the app's; a strict client's registry watches it
 through a weak reference and reports it if it outlives the client.
@@ -18,9 +18,8 @@ through a weak reference and reports it if it outlives the client.
 
 from __future__ import annotations
 
-import json
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal
 
@@ -29,103 +28,30 @@ import httpx2
 from . import _report
 from ._backend import checkpoint
 from ._config import ClientConfig, check_timeout
-from ._connection import APP_DONE, Connection
+from ._connection import APP_DONE
 from ._errors import (
-    ASGIProtocolError,
     ASGITimeoutError,
     ClientClosedError,
     ClientDisconnected,
-    StaleConnectionWarning,
     WebSocketDenialResponse,
     WebSocketDisconnect,
     is_disconnect_exit,
 )
-from ._protocol import WebSocketProtocol, WebSocketState
-from ._queue import Empty, MessageQueue
+from ._protocol import WebSocketState
+from ._queue import Empty
 from ._registry import Notice, Registry, emit
 from ._runner import AppTask, spawn
 from ._scope import websocket_scope
-from ._types import Message, Scope, message_type
+from ._types import Message
+from ._websocket_connection import ABNORMAL_CLOSURE, AppSide, WebSocketConnection, stems_from
+from ._websocket_messages import bytes_of, check_message, json_message, json_of, text_of
 
 __all__ = ["AsyncWebSocketSession"]
 
-#: The close code of a connection that ended without a close frame (RFC 6455, 7.1.5).
-ABNORMAL_CLOSURE = 1006
 _HANDSHAKE_ENDS = {
     "websocket.close": "closed by the app during the handshake",
     "websocket.http.response.start": "denied by the app",
 }
-
-
-class _Connection(Connection):
-    """State shared by the two sides of one WebSocket."""
-
-    protocol: WebSocketProtocol
-
-    def __init__(self, scope: Scope, config: ClientConfig, registry: Registry) -> None:
-        path = scope["path"]
-        where = f"WebSocket {path} (connection #{registry.number()} of {config.label})"
-        protocol = WebSocketProtocol(
-            where, strict=config.strict, transcript=config.transcript(where), offered=scope["subprotocols"]
-        )
-        super().__init__(where, config, registry, protocol)
-        self.scope = scope
-        self.path = path
-        self.transcript.opened(scope)
-        self.to_app: MessageQueue[Message] = MessageQueue()
-        self.to_test: MessageQueue[Message] = MessageQueue()
-        self.connected_sent = False
-        self.closed_in: str | None = None  # the test running when the test side closed
-        self.send_reported = False  # a send after the close is reported once per connection
-
-    def app_returned(self) -> None:
-        """The app task has finished (called on the loop)."""
-        self.protocol.app_finished()
-        self.to_test.put(APP_DONE)
-
-    def describe_close(self) -> str:
-        return self.protocol.describe_close()
-
-
-class _AppSide:
-    """The app's ``receive`` and ``send``; nothing on the test's side references it."""
-
-    __slots__ = ("__weakref__", "conn")
-
-    def __init__(self, conn: _Connection) -> None:
-        self.conn = conn
-
-    async def receive(self) -> Message:
-        conn = self.conn
-        if not conn.connected_sent:
-            conn.connected_sent = True
-            message: Message = {"type": "websocket.connect"}
-        elif conn.protocol.closed_by_test is not None and not len(conn.to_app):
-            message = dict(conn.protocol.closed_by_test)
-        else:
-            message = await conn.to_app.get(None)
-        conn.protocol.app_received(message)
-        return message
-
-    async def send(self, message: Message) -> None:
-        conn = self.conn
-        if conn.protocol.refusing:
-            closed_in = f" in {conn.closed_in}" if conn.closed_in else ""
-            error = (
-                f"the app sent {message_type(message)!r} on {conn.where}, which was {conn.describe_close()}"
-                f"{closed_in}. The app probably keeps closed connections (a list or set of sockets, "
-                "app.state): remove a socket from it when receive() returns websocket.disconnect "
-                "(Starlette/FastAPI: raises WebSocketDisconnect)."
-            )
-            if not conn.config.strict and not conn.send_reported:  # strict: a warning at close
-                conn.send_reported = True
-                _report.record(StaleConnectionWarning, error)
-            raise conn.refused(message, error)
-        conn.checked(message)
-        conn.to_test.put(message)
-
-    async def run(self) -> None:
-        await self.conn.config.app(self.conn.scope, self.receive, self.send)
 
 
 class AsyncWebSocketSession:
@@ -153,8 +79,8 @@ class AsyncWebSocketSession:
         self._config = config
         self._registry = registry
         self._timeout = timeout
-        self._conn: _Connection | None = None
-        self._app_side: weakref.ref[_AppSide] | None = None
+        self._conn: WebSocketConnection | None = None
+        self._app_side: weakref.ref[AppSide] | None = None
         self._task: AppTask | None = None
         self._app_close: Message | None = None  # the close the app sent, or the one a server would send
         self._test_closed = False
@@ -189,8 +115,8 @@ class AsyncWebSocketSession:
         """Perform the handshake (see the class docstring)."""
         if self._conn is not None:
             raise ClientClosedError("this WebSocket session was already opened; open a new one")
-        conn = self._conn = _Connection(self.scope, self._config, self._registry)
-        app_side = _AppSide(conn)
+        conn = self._conn = WebSocketConnection(self.scope, self._config, self._registry)
+        app_side = AppSide(conn)
         self._task = conn.task = spawn(conn.where, app_side.run, conn.app_returned, owner=self._registry.adopt)
         self._registry.opened(self)
         self._app_side = weakref.ref(app_side)
@@ -304,7 +230,7 @@ class AsyncWebSocketSession:
         there); a send after the close is refused with :class:`ClientDisconnected`, which
         Starlette's client, that cancels the app at once, never gets to.
         """
-        return self._test_closed and _stems_from(error, ClientDisconnected)
+        return self._test_closed and stems_from(error, ClientDisconnected)
 
     def _raise_app_error(self) -> None:
         assert self._task is not None
@@ -329,7 +255,7 @@ class AsyncWebSocketSession:
         Only reads state, so the sync session calls it on the test's thread and then
         hands :meth:`deliver` to the loop without waiting for it.
         """
-        _check_message(message)
+        check_message(message)
         conn = self._require()
         if self._test_closed:
             raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; open a new session")
@@ -462,69 +388,7 @@ class AsyncWebSocketSession:
         """The decoded JSON of a received text (or, with mode="binary", bytes) message."""
         return json_of(message, mode, self._require().where)
 
-    def _require(self) -> _Connection:
+    def _require(self) -> WebSocketConnection:
         if self._conn is None:
             raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
         return self._conn
-
-
-def json_message(data: Any, mode: Literal["text", "binary"] = "text") -> Message:
-    """The ``websocket.receive`` message carrying ``data`` as JSON text or UTF-8 bytes."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    if mode == "text":
-        return {"type": "websocket.receive", "text": text}
-    return {"type": "websocket.receive", "bytes": text.encode("utf-8")}
-
-
-def text_of(message: Message, where: str) -> str:
-    """The text of a message received on ``where``; raises WebSocketDisconnect for a close."""
-    data = _data_of(message)
-    if not isinstance(data, str):
-        raise ASGIProtocolError(f"{where}: expected a text message, got bytes {data!r:.60}")
-    return data
-
-
-def bytes_of(message: Message, where: str) -> bytes:
-    """The bytes of a message received on ``where``; raises WebSocketDisconnect for a close."""
-    data = _data_of(message)
-    if isinstance(data, str):
-        raise ASGIProtocolError(f"{where}: expected a bytes message, got text {data!r:.60}")
-    return bytes(data)
-
-
-def json_of(message: Message, mode: Literal["text", "binary"], where: str) -> Any:
-    """The decoded JSON of a received text (or, with mode="binary", bytes) message."""
-    if mode == "text":
-        return json.loads(text_of(message, where))
-    return json.loads(bytes_of(message, where).decode("utf-8"))
-
-
-def _data_of(message: Message) -> str | bytes:
-    if message["type"] == "websocket.close":
-        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-    text = message.get("text")
-    return text if text is not None else bytes(message["bytes"])
-
-
-def _stems_from(error: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``error`` is a ``kind``, or was raised from one or while handling one."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _check_message(message: Any) -> None:
-    """Raise ``TypeError`` unless ``message`` is a message the app's ``receive()`` can be given:
-    a dict with a str ``type``, whose ``text`` is a str and ``bytes`` a byte string."""
-    if not isinstance(message, Mapping) or not isinstance(message.get("type"), str):
-        raise TypeError(f"a message to send is a dict with a str 'type', not {message!r:.80}")
-    text, data = message.get("text"), message.get("bytes")
-    if text is not None and not isinstance(text, str):
-        raise TypeError(f"the text of a message is a str, not {type(text).__name__}: use send_bytes() for bytes")
-    if data is not None and not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(f"the bytes of a message are a byte string, not {type(data).__name__}: use send_text()")

@@ -22,7 +22,8 @@ from .._types import (
     QueryParamTypes,
     Scope,
 )
-from .._websocket import ABNORMAL_CLOSURE, bytes_of, json_message, json_of, text_of
+from .._websocket_connection import ABNORMAL_CLOSURE
+from .._websocket_messages import bytes_of, json_message, json_of, text_of
 
 if TYPE_CHECKING:
     from ._server import LiveServer

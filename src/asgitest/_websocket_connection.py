@@ -1,0 +1,106 @@
+"""One WebSocket connection: what both sides share, and the app's side of it.
+
+The app is given the ``receive``/``send`` of a small :class:`AppSide` object that the
+test's session does not hold, so once a session has closed, the only references left to
+that object are the app's; a strict client's registry watches it through a weak
+reference and reports it if it outlives the client.
+"""
+
+from __future__ import annotations
+
+from . import _report
+from ._config import ClientConfig
+from ._connection import APP_DONE, Connection
+from ._errors import StaleConnectionWarning
+from ._protocol import WebSocketProtocol
+from ._queue import MessageQueue
+from ._registry import Registry
+from ._types import Message, Scope, message_type
+
+__all__ = ["ABNORMAL_CLOSURE", "AppSide", "WebSocketConnection", "stems_from"]
+
+#: The close code of a connection that ended without a close frame (RFC 6455, 7.1.5).
+ABNORMAL_CLOSURE = 1006
+
+
+class WebSocketConnection(Connection):
+    """State shared by the two sides of one WebSocket."""
+
+    protocol: WebSocketProtocol
+
+    def __init__(self, scope: Scope, config: ClientConfig, registry: Registry) -> None:
+        path = scope["path"]
+        where = f"WebSocket {path} (connection #{registry.number()} of {config.label})"
+        protocol = WebSocketProtocol(
+            where, strict=config.strict, transcript=config.transcript(where), offered=scope["subprotocols"]
+        )
+        super().__init__(where, config, registry, protocol)
+        self.scope = scope
+        self.path = path
+        self.transcript.opened(scope)
+        self.to_app: MessageQueue[Message] = MessageQueue()
+        self.to_test: MessageQueue[Message] = MessageQueue()
+        self.connected_sent = False
+        self.closed_in: str | None = None  # the test running when the test side closed
+        self.send_reported = False  # a send after the close is reported once per connection
+
+    def app_returned(self) -> None:
+        """The app task has finished (called on the loop)."""
+        self.protocol.app_finished()
+        self.to_test.put(APP_DONE)
+
+    def describe_close(self) -> str:
+        return self.protocol.describe_close()
+
+
+class AppSide:
+    """The app's ``receive`` and ``send``; nothing on the test's side references it."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: WebSocketConnection) -> None:
+        self.conn = conn
+
+    async def receive(self) -> Message:
+        conn = self.conn
+        if not conn.connected_sent:
+            conn.connected_sent = True
+            message: Message = {"type": "websocket.connect"}
+        elif conn.protocol.closed_by_test is not None and not len(conn.to_app):
+            message = dict(conn.protocol.closed_by_test)
+        else:
+            message = await conn.to_app.get(None)
+        conn.protocol.app_received(message)
+        return message
+
+    async def send(self, message: Message) -> None:
+        conn = self.conn
+        if conn.protocol.refusing:
+            closed_in = f" in {conn.closed_in}" if conn.closed_in else ""
+            error = (
+                f"the app sent {message_type(message)!r} on {conn.where}, which was {conn.describe_close()}"
+                f"{closed_in}. The app probably keeps closed connections (a list or set of sockets, "
+                "app.state): remove a socket from it when receive() returns websocket.disconnect "
+                "(Starlette/FastAPI: raises WebSocketDisconnect)."
+            )
+            if not conn.config.strict and not conn.send_reported:  # strict: a warning at close
+                conn.send_reported = True
+                _report.record(StaleConnectionWarning, error)
+            raise conn.refused(message, error)
+        conn.checked(message)
+        conn.to_test.put(message)
+
+    async def run(self) -> None:
+        await self.conn.config.app(self.conn.scope, self.receive, self.send)
+
+
+def stems_from(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` is a ``kind``, or was raised from one or while handling one."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
