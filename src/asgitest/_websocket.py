@@ -25,17 +25,14 @@ from typing import Any, Literal
 
 import httpx2
 
-from . import _report
 from ._backend import checkpoint
 from ._config import ClientConfig, check_timeout
 from ._connection import APP_DONE
 from ._errors import (
     ASGITimeoutError,
     ClientClosedError,
-    ClientDisconnected,
     WebSocketDenialResponse,
     WebSocketDisconnect,
-    is_disconnect_exit,
 )
 from ._protocol import WebSocketState
 from ._queue import Empty
@@ -43,7 +40,7 @@ from ._registry import Notice, Registry, emit
 from ._runner import AppTask, spawn
 from ._scope import websocket_scope
 from ._types import Message
-from ._websocket_connection import ABNORMAL_CLOSURE, AppSide, WebSocketConnection, stems_from
+from ._websocket_connection import ABNORMAL_CLOSURE, AppSide, WebSocketConnection
 from ._websocket_messages import bytes_of, check_message, json_message, json_of, text_of
 
 __all__ = ["AsyncWebSocketSession"]
@@ -195,49 +192,23 @@ class AsyncWebSocketSession:
             await self._end_app(warn=warn)
 
     def _mark_closed(self, code: int, reason: str | None, how: str) -> None:
-        conn = self._require()
         self._test_closed = True
-        conn.closed_in = _report.current_test()
-        conn.to_app.put(conn.protocol.test_closes(code, reason, how))
+        self._require().close_by_test(code, reason, how)
 
     async def _end_app(self, *, warn: bool = True) -> None:
-        """Give the app the grace period to return after the close, then cancel it.
-
-        A server would let it run on; Starlette's client cancels it at once, and tests
-        rely on that (an app awaiting something else than ``receive()`` is gone once the
-        session's ``with`` block is). With ``strict``, a cancellation is a warning.
-        """
-        assert self._task is not None
-        assert self._conn is not None
+        """Give the app the grace period to return after the close, then cancel it (see
+        :meth:`WebSocketConnection.end_after_close`); then watch what the app keeps."""
+        conn = self._require()
         assert self._app_side is not None
-        cancelled = (
-            f"{self._conn.where}: the app was cancelled: it was still running {self._config.grace_period}s "
-            f"after the connection was {self._conn.protocol.closed_how}. A server would let it run on: "
-            "return when receive() gives websocket.disconnect (Starlette: WebSocketDisconnect is raised)."
-        )
-        await self._conn.end_app(self._config.grace_period, cancelled if warn else None)
+        clean = await conn.end_after_close(warn=warn)
         self._registry.ended(self)
-        if self._task.exception is None or is_disconnect_exit(self._task.exception):
-            # An exception's traceback holds the app's frames, and they hold the app side:
-            # only a clean end says that a reference left afterwards is the app's own.
-            self._registry.watch(self._app_side, self._conn.path, self._conn.protocol.transcript)
-
-    def _benign(self, error: BaseException) -> bool:
-        """Whether ``error`` is only the app's way out of a send after the test closed.
-
-        What else the app lets escape after the close is raised at the session's exit, as
-        Starlette's client raises it (FastAPI's tests expect its ``WebSocketDisconnect``
-        there); a send after the close is refused with :class:`ClientDisconnected`, which
-        Starlette's client, that cancels the app at once, never gets to.
-        """
-        return self._test_closed and stems_from(error, ClientDisconnected)
+        if clean:
+            self._registry.watch(self._app_side, conn.path, conn.transcript)
 
     def _raise_app_error(self) -> None:
-        assert self._task is not None
-        error = self._require().violation or self._task.exception
-        if error is None or not self._config.raise_server_exceptions or self._benign(error):
-            return
-        raise error
+        error = self._require().app_error()
+        if error is not None:
+            raise error
 
     # -- sending --------------------------------------------------------------------------
 

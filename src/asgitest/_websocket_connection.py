@@ -11,7 +11,7 @@ from __future__ import annotations
 from . import _report
 from ._config import ClientConfig
 from ._connection import APP_DONE, Connection
-from ._errors import StaleConnectionWarning
+from ._errors import ClientDisconnected, StaleConnectionWarning, is_disconnect_exit
 from ._protocol import WebSocketProtocol
 from ._queue import MessageQueue
 from ._registry import Registry
@@ -48,6 +48,47 @@ class WebSocketConnection(Connection):
         """The app task has finished (called on the loop)."""
         self.protocol.app_finished()
         self.to_test.put(APP_DONE)
+
+    def close_by_test(self, code: int, reason: str | None, how: str) -> None:
+        """The test closes: the app's next ``receive()`` gives the ``websocket.disconnect``."""
+        self.closed_in = _report.current_test()
+        self.to_app.put(self.protocol.test_closes(code, reason, how))
+
+    async def end_after_close(self, *, warn: bool) -> bool:
+        """Give the app the grace period to return after the close, then cancel it; True if
+        it ended cleanly (a reference to its side left afterwards is then the app's own).
+
+        A server would let it run on; Starlette's client cancels it at once, and tests
+        rely on that (an app awaiting something else than ``receive()`` is gone once the
+        session's ``with`` block is). With ``strict``, a cancellation is a warning.
+        """
+        assert self.task is not None
+        cancelled = (
+            f"{self.where}: the app was cancelled: it was still running {self.config.grace_period}s "
+            f"after the connection was {self.protocol.closed_how}. A server would let it run on: "
+            "return when receive() gives websocket.disconnect (Starlette: WebSocketDisconnect is raised)."
+        )
+        await self.end_app(self.config.grace_period, cancelled if warn else None)
+        # An exception's traceback holds the app's frames, and they hold the app side.
+        error = self.task.exception
+        return error is None or is_disconnect_exit(error)
+
+    def app_error(self) -> BaseException | None:
+        """What the session raises of the app: the first rule it broke, or what it raised.
+
+        None if nothing, if the client does not raise server exceptions, or if the error
+        only stems from a send refused after the test's close: what else the app lets
+        escape after the close is raised at the session's exit, as Starlette's client
+        raises it (FastAPI's tests expect its ``WebSocketDisconnect`` there); a send after
+        the close is refused with :class:`ClientDisconnected`, which Starlette's client,
+        that cancels the app at once, never gets to.
+        """
+        error = self.violation or (self.task.exception if self.task is not None else None)
+        if error is None or not self.config.raise_server_exceptions:
+            return None
+        if self.protocol.closed_by_test is not None and stems_from(error, ClientDisconnected):
+            return None
+        return error
 
     def describe_close(self) -> str:
         return self.protocol.describe_close()
