@@ -39,7 +39,7 @@ from ._scope import http_scope
 from ._types import Message, Scope, message_type
 from ._wait import Flag
 
-__all__ = ["HTTPExchange", "read_timeout"]
+__all__ = ["HTTPExchange", "read_timeout", "waits_for_app"]
 
 _DISCONNECT = {"type": "http.disconnect"}
 
@@ -51,6 +51,12 @@ def read_timeout(request: httpx2.Request, default: float | None) -> float | None
         value = timeout["read"]
         return None if value is None else float(value)
     return default
+
+
+def waits_for_app(request: httpx2.Request, config: ClientConfig) -> bool:
+    """Whether the response's end waits for the app to return: the request's
+    ``wait_for_app`` extension if it has one, else the client's setting."""
+    return bool(request.extensions.get("wait_for_app", config.wait_for_app))
 
 
 class HTTPExchange(Connection):
@@ -75,7 +81,7 @@ class HTTPExchange(Connection):
         self.request = request
         self.began = time.perf_counter()  # for the response's ``elapsed``
         self.timeout = read_timeout(request, config.timeout)
-        self.wait_for_app = bool(request.extensions.get("wait_for_app", config.wait_for_app))
+        self.wait_for_app = waits_for_app(request, config)
         self.settled = Flag()  # the app has returned, or the request body's producer failed
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []

@@ -22,7 +22,7 @@ import httpx2
 from ._backend import cancelled_exc_class, checkpoint
 from ._config import ClientConfig
 from ._connection import APP_DONE
-from ._http import HTTPExchange
+from ._http import HTTPExchange, waits_for_app
 from ._protocol import HTTPState
 from ._queue import Empty, MessageQueue
 from ._registry import Registry, emit
@@ -385,6 +385,6 @@ def open_exchange(
 
     ``sync_body`` says a streamed request body is a sync iterator (the sync client's).
     """
-    if whole and bool(request.extensions.get("wait_for_app", config.wait_for_app)):
+    if whole and waits_for_app(request, config):
         return WholeExchange(request, config, registry, sync_body=sync_body)
     return StreamedExchange(request, config, registry, sync_body=sync_body)
