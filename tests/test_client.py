@@ -221,15 +221,20 @@ def test_sync_requests_and_messages_leave_no_reference_cycles(backend: str) -> N
 
 
 async def test_async_requests_and_messages_leave_no_reference_cycles() -> None:
+    """As for the sync client, the fewest of three runs (see _cyclic_garbage_of): the shared
+    loop thread may free what earlier tests dropped while this one runs."""
     async with asgitest.AsyncTestClient(_plain_app()) as client:
         await _requests_and_messages(client)  # warm up: first-use caches are not garbage
-        gc.collect()
-        gc.disable()
-        try:
-            await _requests_and_messages(client)
-            assert gc.collect() == 0
-        finally:
-            gc.enable()
+        counts = []
+        for _ in range(3):
+            gc.collect()
+            gc.disable()
+            try:
+                await _requests_and_messages(client)
+                counts.append(gc.collect())
+            finally:
+                gc.enable()
+        assert min(counts) == 0
 
 
 def test_a_task_the_app_leaves_running_ends_with_its_own_client() -> None:
