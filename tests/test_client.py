@@ -604,10 +604,13 @@ def test_the_session_classes_show_only_their_documented_methods() -> None:
     """What the sync facade needs from the async session is private: the public surface is
     the documented one (docs/reference/websockets.md)."""
     documented = {"send", "send_text", "send_bytes", "send_json", "receive", "receive_text", "receive_bytes"}
-    documented |= {"receive_json", "close"}
+    documented |= {"receive_json", "close", "where"}
     assert {name for name in dir(asgitest.AsyncWebSocketSession) if not name.startswith("_")} == documented
     sync = {name for name in dir(asgitest.WebSocketSession) if not name.startswith("_")}
     assert sync == documented | {"accepted_subprotocol", "extra_headers", "scope"}
+    # The live sessions have the same methods (their scope, the server's, is a property too).
+    for session in (asgitest.LiveWebSocketSession, asgitest.AsyncLiveWebSocketSession):
+        assert {name for name in dir(session) if not name.startswith("_")} == documented | {"scope"}
 
 
 def test_only_the_loop_thread_module_and_the_faces_know_about_threads() -> None:

@@ -7,12 +7,14 @@ clients on asyncio and trio.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 
 from asgitest import (
@@ -21,6 +23,7 @@ from asgitest import (
     ASGITimeoutError,
     AsyncTestClient,
     ClientClosedError,
+    LiveServer,
     Message,
     Receive,
     Scope,
@@ -319,7 +322,6 @@ async def _echo_forever(scope: Scope, receive: Receive, send: Send) -> None:
         pass
 
 
-@live.CHECK
 async def test_bad_arguments_fail_at_the_call_that_made_them(make_client: Any) -> None:
     """A clear TypeError or ValueError from the call, never an error from deep inside."""
     client = make_client(_echo_forever)
@@ -338,11 +340,41 @@ async def test_bad_arguments_fail_at_the_call_that_made_them(make_client: Any) -
                 await call()
     with pytest.raises(TypeError, match="subprotocols is a list of str"):
         client.websocket_connect("/ws", subprotocols="chat")
-    with pytest.raises(TypeError, match="timeout must be a number of seconds"):
-        await client.wait_idle("x")
     await client.aclose()
     with pytest.raises(ClientClosedError, match="was closed; make a new one"):
         await client.get("/")
+
+
+@live.CHECK
+async def test_a_bad_wait_idle_timeout_fails_at_the_call(make_client: Any) -> None:
+    client = make_client(_echo_forever)
+    with pytest.raises(TypeError, match="timeout must be a number of seconds"):
+        await client.wait_idle("x")
+
+
+@pytest.mark.parametrize("mode", ["in-process", "live"])
+async def test_a_session_not_entered_says_so_at_every_call(mode: str, anyio_backend: str) -> None:
+    """Every session class (sync and async, in-process and live) refuses a call made before
+    its ``with``, with the same error."""
+    import inspect
+
+    with contextlib.ExitStack() as stack:
+        if mode == "live":
+            server = stack.enter_context(LiveServer(_echo_forever))
+            clients: list[Any] = [server.client(), server.async_client()]
+        else:
+            clients = [TestClient(_echo_forever, backend=anyio_backend), AsyncTestClient(_echo_forever)]  # type: ignore[arg-type]
+        for client in clients:
+            ws = client.websocket_connect("/ws")
+            for name, args in [("send_text", ("hi",)), ("receive", ()), ("receive_json", ("text", 1)), ("close", ())]:
+                with pytest.raises(ClientClosedError, match="not connected; use it as a context manager"):
+                    result = getattr(ws, name)(*args)
+                    if inspect.isawaitable(result):
+                        await result
+            if isinstance(client, httpx2.AsyncClient):
+                await client.aclose()
+            else:
+                client.close()
 
 
 @pytest.mark.parametrize("client_class", [TestClient, AsyncTestClient])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import httpx2
 
@@ -20,11 +20,21 @@ from ._config import (
 from ._engine import Engine, EngineTransport, reading_whole
 from ._errors import ClientClosedError
 from ._registry import emit
-from ._scope import websocket_request
+from ._scope import Handshake, websocket_request
 from ._types import ASGIApp, AuthTypes, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes, UseClientDefault
 from ._websocket import AsyncWebSocketSession
 
-__all__ = ["AsyncTestClient", "check_open", "make_config", "merge_url", "parse_base_url", "session_timeout"]
+__all__ = [
+    "AsyncTestClient",
+    "WebSocketConnector",
+    "check_open",
+    "make_config",
+    "merge_url",
+    "parse_base_url",
+    "session_timeout",
+]
+
+SessionT = TypeVar("SessionT")
 
 #: How many parsed base URLs, and merged URLs (by base URL and URL string), are kept.
 _KEPT_URLS = 1024
@@ -113,6 +123,40 @@ def merge_url(
     return merged
 
 
+class WebSocketConnector(Generic[SessionT]):
+    """``websocket_connect`` as every client has it: Starlette's signature, written once; each
+    client opens its own kind of session in :meth:`_websocket`."""
+
+    def websocket_connect(
+        self,
+        url: httpx2.URL | str,
+        subprotocols: Sequence[str] | None = None,
+        *,
+        params: QueryParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: CookieTypes | None = None,
+        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
+        timeout: TimeoutTypes | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
+        extensions: dict[str, Any] | None = None,
+        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
+        **body: Any,
+    ) -> SessionT:
+        """A WebSocket session to ``url``; ``with`` (``async with`` for an async client)
+        performs the handshake.
+
+        ``url`` is relative to the base URL (its scheme becomes ws/wss). ``timeout``
+        is the session's default wait (the client's when not given). The other
+        arguments are a request's, as Starlette's client takes them: ``auth`` adds its
+        headers to the handshake; ``follow_redirects`` and a body (``content``, ``data``,
+        ``files``, ``json``) are accepted and have no effect on a handshake.
+        """
+        handshake = Handshake(url, subprotocols, params, headers, cookies, auth, extensions, follow_redirects, body)
+        return self._websocket(handshake.checked(), timeout)
+
+    def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> SessionT:
+        raise NotImplementedError
+
+
 def session_timeout(timeout: object, default: float | None) -> float | None:
     """The default wait of a WebSocket session: the call's ``timeout`` if given, else the client's."""
     if timeout is httpx2.USE_CLIENT_DEFAULT:
@@ -120,7 +164,7 @@ def session_timeout(timeout: object, default: float | None) -> float | None:
     return httpx2.Timeout(cast(TimeoutTypes, timeout)).read
 
 
-class AsyncTestClient(httpx2.AsyncClient):
+class AsyncTestClient(WebSocketConnector[AsyncWebSocketSession], httpx2.AsyncClient):
     """An ``httpx2.AsyncClient`` that runs an ASGI app in-process, on the caller's event loop.
 
     ``async with AsyncTestClient(app) as client`` runs the app's lifespan; without
@@ -248,29 +292,8 @@ class AsyncTestClient(httpx2.AsyncClient):
         wait = self._engine.config.timeout if timeout is None else check_timeout(timeout, "timeout")
         emit(await self._engine.wait_idle(wait), stacklevel=2)
 
-    def websocket_connect(
-        self,
-        url: httpx2.URL | str,
-        subprotocols: Sequence[str] | None = None,
-        *,
-        params: QueryParamTypes | None = None,
-        headers: HeaderTypes | None = None,
-        cookies: CookieTypes | None = None,
-        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
-        timeout: TimeoutTypes | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
-        extensions: dict[str, Any] | None = None,
-        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
-        **body: Any,
-    ) -> AsyncWebSocketSession:
-        """A WebSocket session to ``url``; ``async with`` performs the handshake.
-
-        ``url`` is relative to the base URL (its scheme becomes ws/wss). ``timeout``
-        is the session's default wait (the client's when not given). The other
-        arguments are a request's, as Starlette's client takes them: ``auth`` adds its
-        headers to the handshake; ``follow_redirects`` and a body (``content``, ``data``,
-        ``files``, ``json``) are accepted and have no effect on a handshake.
-        """
+    def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> AsyncWebSocketSession:
         check_open(self)
         self._engine.check_loop()
-        request = websocket_request(self, url, subprotocols, params, headers, cookies, auth, extensions, **body)
+        request = websocket_request(self, handshake)
         return self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))

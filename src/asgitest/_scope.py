@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx2
 
 from ._config import ClientConfig
-from ._types import CookieTypes, HeaderTypes, QueryParamTypes, Scope
+from ._types import AuthTypes, CookieTypes, HeaderTypes, QueryParamTypes, Scope, UseClientDefault
 
-__all__ = ["http_scope", "websocket_request", "websocket_scope"]
+__all__ = ["Handshake", "http_scope", "websocket_request", "websocket_scope"]
 
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
+
+
+class Handshake(NamedTuple):
+    """What a ``websocket_connect`` call asked for, as the call gave it: each client builds
+    its handshake from it (an in-process request, or httpx2's over a socket)."""
+
+    url: httpx2.URL | str
+    subprotocols: Sequence[str] | None
+    params: QueryParamTypes | None
+    headers: HeaderTypes | None
+    cookies: CookieTypes | None
+    auth: AuthTypes | UseClientDefault | None
+    extensions: dict[str, Any] | None
+    follow_redirects: bool | UseClientDefault
+    body: dict[str, Any]
+
+    def checked(self) -> Handshake:
+        """This handshake, once its arguments that no client would take are refused."""
+        subprotocols = self.subprotocols
+        if isinstance(subprotocols, str | bytes) or (
+            subprotocols is not None and not all(isinstance(protocol, str) for protocol in subprotocols)
+        ):
+            raise TypeError(f"subprotocols is a list of str, not {subprotocols!r}")
+        return self
 
 
 def _common(request: httpx2.Request, config: ClientConfig) -> dict[str, Any]:
@@ -55,17 +79,7 @@ def websocket_scope(request: httpx2.Request, config: ClientConfig) -> Scope:
     return scope
 
 
-def websocket_request(
-    client: httpx2.Client | httpx2.AsyncClient,
-    url: httpx2.URL | str,
-    subprotocols: Sequence[str] | None,
-    params: QueryParamTypes | None,
-    headers: HeaderTypes | None,
-    cookies: CookieTypes | None,
-    auth: Any = httpx2.USE_CLIENT_DEFAULT,
-    extensions: dict[str, Any] | None = None,
-    **body: Any,
-) -> httpx2.Request:
+def websocket_request(client: httpx2.Client | httpx2.AsyncClient, handshake: Handshake) -> httpx2.Request:
     """The handshake request for ``url``, merged with the client's base URL, headers and cookies.
 
     The handshake headers (``connection: upgrade`` and the ``sec-websocket-*`` ones) are
@@ -76,20 +90,24 @@ def websocket_request(
     ``json``) is accepted, as Starlette's client accepts it, and builds a body that no
     handshake sends.
     """
-    if isinstance(subprotocols, str | bytes) or (
-        subprotocols is not None and not all(isinstance(protocol, str) for protocol in subprotocols)
-    ):
-        raise TypeError(f"subprotocols is a list of str, not {subprotocols!r}")
-    handshake = httpx2.Headers(headers)
+    subprotocols = handshake.subprotocols
+    headers = httpx2.Headers(handshake.headers)
     for name, value in _HANDSHAKE:
-        if name not in handshake:
-            handshake[name] = value
-    if subprotocols and "sec-websocket-protocol" not in handshake:
-        handshake["sec-websocket-protocol"] = ", ".join(subprotocols)
+        if name not in headers:
+            headers[name] = value
+    if subprotocols and "sec-websocket-protocol" not in headers:
+        headers["sec-websocket-protocol"] = ", ".join(subprotocols)
     request = client.build_request(
-        "GET", url, params=params, headers=handshake, cookies=cookies, extensions=extensions, **body
+        "GET",
+        handshake.url,
+        params=handshake.params,
+        headers=headers,
+        cookies=handshake.cookies,
+        extensions=handshake.extensions,
+        **handshake.body,
     )
     request.url = _ws_url(request.url)
+    auth = handshake.auth
     if auth is not None:
         # httpx2 picks the auth of a request (the call's, the client's, the URL's user info)
         # in this private method; there is no public one. Only the first step of its flow

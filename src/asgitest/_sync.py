@@ -16,32 +16,38 @@ a WebSocket message the app already sent is taken without any.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Literal
 
 import httpx2
 
 from . import _report
-from ._client import check_open, default_headers, make_config, merge_url, parse_base_url, session_timeout
+from ._client import (
+    WebSocketConnector,
+    check_open,
+    default_headers,
+    make_config,
+    merge_url,
+    parse_base_url,
+    session_timeout,
+)
 from ._config import SUITE_DEFAULT, SuiteDefault, check_timeout
 from ._engine import Engine, reading_whole
 from ._http_reads import ResponseBody, StreamedExchange, WholeExchange
 from ._loop_thread import LoopThread, Wakeup, shared_loop, within
 from ._registry import Notice, emit
-from ._scope import websocket_request
+from ._scope import Handshake, websocket_request
 from ._types import (
     ASGIApp,
-    AuthTypes,
     CookieTypes,
-    HeaderTypes,
     Message,
-    QueryParamTypes,
     Scope,
     TimeoutTypes,
     UseClientDefault,
 )
 from ._websocket import AsyncWebSocketSession
+from ._websocket_messages import SessionMethods
 
 __all__ = ["TestClient", "WebSocketSession"]
 
@@ -116,7 +122,7 @@ class _SyncTransport(httpx2.BaseTransport):
         return response
 
 
-class WebSocketSession:
+class WebSocketSession(SessionMethods):
     """The sync face of :class:`~asgitest.AsyncWebSocketSession`: the same methods, blocking."""
 
     def __init__(self, session: AsyncWebSocketSession, loop: LoopThread) -> None:
@@ -127,6 +133,11 @@ class WebSocketSession:
     def scope(self) -> Scope:
         """The scope the app receives (the same dict: what the app writes into it shows here)."""
         return self._session.scope
+
+    @property
+    def where(self) -> str:
+        """The connection, as messages name it (known once the session is entered)."""
+        return self._session.where
 
     @property
     def accepted_subprotocol(self) -> str | None:
@@ -154,18 +165,6 @@ class WebSocketSession:
         self._session._check_send(message)
         self._loop.call_soon(self._session._deliver, message)
 
-    def send_text(self, data: str) -> None:
-        """Send a text message to the app."""
-        self.send({"type": "websocket.receive", "text": data})
-
-    def send_bytes(self, data: bytes) -> None:
-        """Send a binary message to the app."""
-        self.send({"type": "websocket.receive", "bytes": data})
-
-    def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
-        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
-        self.send(self._session._json_message(data, mode))
-
     def receive(self, timeout: float | None = None) -> Message:
         """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         # A message the app already sent is taken here; otherwise the test's thread waits
@@ -182,24 +181,12 @@ class WebSocketSession:
             message = session._receive_nowait()
         return message if message is not None else self._loop.call(session.receive, timeout)
 
-    def receive_text(self, timeout: float | None = None) -> str:
-        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self._session._text_of(self.receive(timeout))
-
-    def receive_bytes(self, timeout: float | None = None) -> bytes:
-        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self._session._bytes_of(self.receive(timeout))
-
-    def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
-        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
-        return self._session._json_of(self.receive(timeout), mode)
-
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
         emit(self._loop.call(self._session._close_session, code, reason), stacklevel=2)
 
 
-class TestClient(httpx2.Client):
+class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):
     """An ``httpx2.Client`` that runs an ASGI app in-process: a drop-in for Starlette's TestClient.
 
     Every request, WebSocket session and lifespan runs on one event loop, with or
@@ -303,24 +290,9 @@ class TestClient(httpx2.Client):
         wait = self._engine.config.timeout if timeout is None else check_timeout(timeout, "timeout")
         emit(self._loop.call(self._engine.wait_idle, wait), stacklevel=2)
 
-    def websocket_connect(
-        self,
-        url: httpx2.URL | str,
-        subprotocols: Sequence[str] | None = None,
-        *,
-        params: QueryParamTypes | None = None,
-        headers: HeaderTypes | None = None,
-        cookies: CookieTypes | None = None,
-        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
-        timeout: TimeoutTypes | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
-        extensions: dict[str, Any] | None = None,
-        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
-        **body: Any,
-    ) -> WebSocketSession:
-        """A WebSocket session to ``url``; ``with`` performs the handshake (see
-        :meth:`AsyncTestClient.websocket_connect <asgitest.AsyncTestClient.websocket_connect>`)."""
+    def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> WebSocketSession:
         check_open(self)
-        request = websocket_request(self, url, subprotocols, params, headers, cookies, auth, extensions, **body)
+        request = websocket_request(self, handshake)
         session = self._engine.websocket(request, session_timeout(timeout, self._engine.config.timeout))
         return WebSocketSession(session, self._loop)
 

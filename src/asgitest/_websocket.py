@@ -21,7 +21,6 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Literal
 
 import httpx2
 
@@ -41,7 +40,7 @@ from ._runner import AppTask, spawn
 from ._scope import websocket_scope
 from ._types import Message
 from ._websocket_connection import ABNORMAL_CLOSURE, AppSide, WebSocketConnection
-from ._websocket_messages import bytes_of, check_message, json_message, json_of, text_of
+from ._websocket_messages import AsyncSessionMethods, check_close, check_message
 
 __all__ = ["AsyncWebSocketSession"]
 
@@ -51,7 +50,7 @@ _HANDSHAKE_ENDS = {
 }
 
 
-class AsyncWebSocketSession:
+class AsyncWebSocketSession(AsyncSessionMethods):
     """A WebSocket session with the app, used as an async context manager.
 
     Entering performs the handshake: it returns once the app accepted, and raises
@@ -83,6 +82,11 @@ class AsyncWebSocketSession:
         self._test_closed = False
         self.accepted_subprotocol = None
         self.extra_headers = None
+
+    @property
+    def where(self) -> str:
+        """The connection, as messages name it (known once the session is entered)."""
+        return self._require().where
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -170,10 +174,7 @@ class AsyncWebSocketSession:
 
     async def _close_session(self, code: int, reason: str | None) -> list[Notice]:
         """:meth:`close`, returning the warnings to emit on the test's thread instead."""
-        if isinstance(code, bool) or not isinstance(code, int):
-            raise TypeError(f"a close code is an int, not {code!r}")
-        if reason is not None and not isinstance(reason, str):
-            raise TypeError(f"a close reason is a str or None, not {reason!r}")
+        check_close(code, reason)
         if self._test_closed:
             return []
         self._mark_closed(code, reason, f"closed by the test with code {code}")
@@ -238,23 +239,6 @@ class AsyncWebSocketSession:
         """Queue ``message`` for the app's ``receive()``; never blocks (call on the loop)."""
         self._require().to_app.put(message)
 
-    async def send_text(self, data: str) -> None:
-        """Send a text message to the app."""
-        await self.send({"type": "websocket.receive", "text": data})
-
-    async def send_bytes(self, data: bytes) -> None:
-        """Send a binary message to the app."""
-        await self.send({"type": "websocket.receive", "bytes": data})
-
-    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
-        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
-        await self.send(self._json_message(data, mode))
-
-    @staticmethod
-    def _json_message(data: Any, mode: Literal["text", "binary"] = "text") -> Message:
-        """The ``websocket.receive`` message carrying ``data`` as JSON text or UTF-8 bytes."""
-        return json_message(data, mode)
-
     # -- receiving ------------------------------------------------------------------------
 
     def _bound(self, timeout: float | None) -> float | None:
@@ -318,18 +302,6 @@ class AsyncWebSocketSession:
             return False
         return conn.to_test.call_on_put(wake)
 
-    async def receive_text(self, timeout: float | None = None) -> str:
-        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self._text_of(await self.receive(timeout))
-
-    async def receive_bytes(self, timeout: float | None = None) -> bytes:
-        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self._bytes_of(await self.receive(timeout))
-
-    async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
-        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
-        return self._json_of(await self.receive(timeout), mode)
-
     def _receive_nowait(self) -> Message | None:
         """The next data message if the app has already sent it, else None; never waits.
 
@@ -346,18 +318,6 @@ class AsyncWebSocketSession:
         if message["type"] != "websocket.send":
             return None
         return conn.to_test.get_nowait()
-
-    def _text_of(self, message: Message) -> str:
-        """The text of a received message; raises WebSocketDisconnect for a close."""
-        return text_of(message, self._require().where)
-
-    def _bytes_of(self, message: Message) -> bytes:
-        """The bytes of a received message; raises WebSocketDisconnect for a close."""
-        return bytes_of(message, self._require().where)
-
-    def _json_of(self, message: Message, mode: Literal["text", "binary"] = "text") -> Any:
-        """The decoded JSON of a received text (or, with mode="binary", bytes) message."""
-        return json_of(message, mode, self._require().where)
 
     def _require(self) -> WebSocketConnection:
         if self._conn is None:

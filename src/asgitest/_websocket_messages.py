@@ -1,5 +1,7 @@
 """The messages the test sends on a WebSocket and reads from it: JSON in and out, text and
-bytes out of a received message, and the check of a message before the app gets it."""
+bytes out of a received message, the check of a message before the app gets it, and the
+typed ``send_*``/``receive_*`` methods every session class shares (:class:`SessionMethods`,
+:class:`AsyncSessionMethods`), written once on the class's own ``send`` and ``receive``."""
 
 from __future__ import annotations
 
@@ -10,7 +12,16 @@ from typing import Any, Literal
 from ._errors import ASGIProtocolError, WebSocketDisconnect
 from ._types import Message
 
-__all__ = ["bytes_of", "check_message", "json_message", "json_of", "text_of"]
+__all__ = [
+    "AsyncSessionMethods",
+    "SessionMethods",
+    "bytes_of",
+    "check_close",
+    "check_message",
+    "json_message",
+    "json_of",
+    "text_of",
+]
 
 
 def json_message(data: Any, mode: Literal["text", "binary"] = "text") -> Message:
@@ -61,3 +72,89 @@ def check_message(message: Any) -> None:
         raise TypeError(f"the text of a message is a str, not {type(text).__name__}: use send_bytes() for bytes")
     if data is not None and not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"the bytes of a message are a byte string, not {type(data).__name__}: use send_text()")
+
+
+def check_close(code: Any, reason: Any) -> None:
+    """Raise ``TypeError`` unless ``code`` and ``reason`` are a close's: an int and a str or None."""
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise TypeError(f"a close code is an int, not {code!r}")
+    if reason is not None and not isinstance(reason, str):
+        raise TypeError(f"a close reason is a str or None, not {reason!r}")
+
+
+class SessionMethods:
+    """The typed methods of a blocking session, on its ``send``, ``receive`` and ``where``."""
+
+    @property
+    def where(self) -> str:
+        """The session, as messages name it."""
+        raise NotImplementedError
+
+    def send(self, message: Message) -> None:
+        raise NotImplementedError
+
+    def receive(self, timeout: float | None = None) -> Message:
+        raise NotImplementedError
+
+    def send_text(self, data: str) -> None:
+        """Send a text message to the app."""
+        self.send({"type": "websocket.receive", "text": data})
+
+    def send_bytes(self, data: bytes) -> None:
+        """Send a binary message to the app."""
+        self.send({"type": "websocket.receive", "bytes": data})
+
+    def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
+        self.send(json_message(data, mode))
+
+    def receive_text(self, timeout: float | None = None) -> str:
+        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
+        return text_of(self.receive(timeout), self.where)
+
+    def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
+        return bytes_of(self.receive(timeout), self.where)
+
+    def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
+        return json_of(self.receive(timeout), mode, self.where)
+
+
+class AsyncSessionMethods:
+    """:class:`SessionMethods` for a session whose ``send`` and ``receive`` are awaited."""
+
+    @property
+    def where(self) -> str:
+        """The session, as messages name it."""
+        raise NotImplementedError
+
+    async def send(self, message: Message) -> None:
+        raise NotImplementedError
+
+    async def receive(self, timeout: float | None = None) -> Message:
+        raise NotImplementedError
+
+    async def send_text(self, data: str) -> None:
+        """Send a text message to the app."""
+        await self.send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send a binary message to the app."""
+        await self.send({"type": "websocket.receive", "bytes": data})
+
+    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
+        await self.send(json_message(data, mode))
+
+    async def receive_text(self, timeout: float | None = None) -> str:
+        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
+        return text_of(await self.receive(timeout), self.where)
+
+    async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
+        return bytes_of(await self.receive(timeout), self.where)
+
+    async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
+        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
+        return json_of(await self.receive(timeout), mode, self.where)

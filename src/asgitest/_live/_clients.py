@@ -3,21 +3,14 @@ with the in-process clients' API (``websocket_connect`` gives sessions with the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from .._client import check_open, default_headers
+from .._client import WebSocketConnector, check_open, default_headers, session_timeout
 from .._config import SUITE_DEFAULT, SuiteDefault, suite_defaults
-from .._types import (
-    AuthTypes,
-    CookieTypes,
-    HeaderTypes,
-    QueryParamTypes,
-    TimeoutTypes,
-    UseClientDefault,
-)
+from .._scope import Handshake
+from .._types import CookieTypes, TimeoutTypes, UseClientDefault
 from ._sessions import AsyncLiveWebSocketSession, LiveWebSocketSession
 
 if TYPE_CHECKING:
@@ -26,28 +19,12 @@ if TYPE_CHECKING:
 __all__ = ["AsyncLiveTestClient", "LiveTestClient"]
 
 
-def _client_kwargs(
-    base_url: str,
-    headers: dict[str, str] | None,
-    cookies: CookieTypes | None,
-    follow_redirects: bool,
-    timeout: TimeoutTypes,
-) -> dict[str, Any]:
-    return {
-        "base_url": base_url,
-        "headers": default_headers(headers),
-        "cookies": cookies,
-        "follow_redirects": follow_redirects,
-        "timeout": timeout,
-    }
+class _LiveClient:
+    """What both live clients add to their httpx2 client: the in-process clients' defaults, and
+    their sessions' default wait.
 
-
-class LiveTestClient(httpx2.Client):
-    """A sync client of a live server, with :class:`~asgitest.TestClient`'s WebSocket API.
-
-    In-process options that have no meaning over a socket (``grace_period``,
-    ``strict``, ``wait_for_app``...) are accepted and ignored, so one set of
-    options serves both modes.
+    In-process options that have no meaning over a socket (``grace_period``, ``strict``,
+    ``wait_for_app``...) are accepted and ignored, so one set of options serves both modes.
     """
 
     __test__ = False
@@ -66,70 +43,31 @@ class LiveTestClient(httpx2.Client):
     ) -> None:
         if isinstance(timeout, SuiteDefault):
             timeout = suite_defaults().timeout
-        super().__init__(**_client_kwargs(base_url, headers, cookies, follow_redirects, timeout))
+        options: dict[str, Any] = {"base_url": base_url, "headers": default_headers(headers), "cookies": cookies}
+        options.update(follow_redirects=follow_redirects, timeout=timeout)
+        super().__init__(**options)  # the httpx2 client's
         self._default_wait = httpx2.Timeout(timeout).read
 
-    def websocket_connect(
-        self,
-        url: httpx2.URL | str,
-        subprotocols: Sequence[str] | None = None,
-        *,
-        params: QueryParamTypes | None = None,
-        headers: HeaderTypes | None = None,
-        cookies: CookieTypes | None = None,
-        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
-        timeout: float | None = None,
-        extensions: dict[str, Any] | None = None,
-        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
-        **body: Any,
-    ) -> LiveWebSocketSession:
-        """A WebSocket session to ``url``; ``with`` performs the handshake."""
+
+class LiveTestClient(_LiveClient, WebSocketConnector[LiveWebSocketSession], httpx2.Client):
+    """A sync client of a live server, with :class:`~asgitest.TestClient`'s WebSocket API."""
+
+    def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
         check_open(self)
-        request = {"auth": auth, "extensions": extensions, "follow_redirects": follow_redirects}
-        return LiveWebSocketSession(
-            self, url, subprotocols, params, headers, cookies, timeout or self._default_wait, request
-        )
+        return super().send(request, **kwargs)
+
+    def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> LiveWebSocketSession:
+        check_open(self)
+        return LiveWebSocketSession(self, handshake, session_timeout(timeout, self._default_wait))
 
 
-class AsyncLiveTestClient(httpx2.AsyncClient):
+class AsyncLiveTestClient(_LiveClient, WebSocketConnector[AsyncLiveWebSocketSession], httpx2.AsyncClient):
     """An async client of a live server, with :class:`~asgitest.AsyncTestClient`'s WebSocket API."""
 
-    __test__ = False
-    #: The server that made this client (:meth:`LiveServer.client`), if one did.
-    server: LiveServer | None = None
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        headers: dict[str, str] | None = None,
-        cookies: CookieTypes | None = None,
-        follow_redirects: bool = True,
-        timeout: TimeoutTypes | SuiteDefault = SUITE_DEFAULT,
-        **in_process_only: Any,
-    ) -> None:
-        if isinstance(timeout, SuiteDefault):
-            timeout = suite_defaults().timeout
-        super().__init__(**_client_kwargs(base_url, headers, cookies, follow_redirects, timeout))
-        self._default_wait = httpx2.Timeout(timeout).read
-
-    def websocket_connect(
-        self,
-        url: httpx2.URL | str,
-        subprotocols: Sequence[str] | None = None,
-        *,
-        params: QueryParamTypes | None = None,
-        headers: HeaderTypes | None = None,
-        cookies: CookieTypes | None = None,
-        auth: AuthTypes | UseClientDefault | None = httpx2.USE_CLIENT_DEFAULT,
-        timeout: float | None = None,
-        extensions: dict[str, Any] | None = None,
-        follow_redirects: bool | UseClientDefault = httpx2.USE_CLIENT_DEFAULT,
-        **body: Any,
-    ) -> AsyncLiveWebSocketSession:
-        """A WebSocket session to ``url``; ``async with`` performs the handshake."""
+    async def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
         check_open(self)
-        request = {"auth": auth, "extensions": extensions, "follow_redirects": follow_redirects}
-        return AsyncLiveWebSocketSession(
-            self, url, subprotocols, params, headers, cookies, timeout or self._default_wait, request
-        )
+        return await super().send(request, **kwargs)
+
+    def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> AsyncLiveWebSocketSession:
+        check_open(self)
+        return AsyncLiveWebSocketSession(self, handshake, session_timeout(timeout, self._default_wait))

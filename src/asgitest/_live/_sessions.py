@@ -1,29 +1,30 @@
 """The live WebSocket sessions: httpx2's WebSocket support behind the in-process sessions'
-methods and exceptions."""
+methods and exceptions.
+
+What the two sessions mean by each call is :class:`_LiveSession`'s: the handshake's
+arguments and results, the close state, and what httpx2's session gave or raised, as the
+in-process session would say it. The sync and async classes only make httpx2's calls.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from .._config import check_timeout
 from .._errors import (
     ASGITimeoutError,
     ClientClosedError,
     WebSocketDenialResponse,
     WebSocketDisconnect,
 )
-from .._types import (
-    CookieTypes,
-    HeaderTypes,
-    Message,
-    QueryParamTypes,
-    Scope,
-)
+from .._scope import Handshake
+from .._types import Message, Scope
 from .._websocket_connection import ABNORMAL_CLOSURE
-from .._websocket_messages import bytes_of, json_message, json_of, text_of
+from .._websocket_messages import AsyncSessionMethods, SessionMethods, check_close, check_message
 
 if TYPE_CHECKING:
     from ._server import LiveServer
@@ -34,17 +35,6 @@ __all__ = ["AsyncLiveWebSocketSession", "LiveWebSocketSession"]
 def _ws_url(client: httpx2.Client | httpx2.AsyncClient, url: httpx2.URL | str) -> str:
     merged = client.base_url.join(url) if not str(url).startswith(("ws://", "wss://")) else httpx2.URL(str(url))
     return str(merged.copy_with(scheme={"http": "ws", "https": "wss"}.get(merged.scheme, merged.scheme)))
-
-
-def _message(event: Any) -> Message:
-    """A wsproto event as the message the in-process session would give."""
-    from wsproto import events
-
-    if isinstance(event, events.TextMessage):
-        return {"type": "websocket.send", "text": event.data}
-    if isinstance(event, events.BytesMessage):
-        return {"type": "websocket.send", "bytes": bytes(event.data)}
-    raise TypeError(f"unexpected WebSocket event {event!r}")  # pragma: no cover - pings are handled below
 
 
 #: Headers of a handshake response that the server writes, not the app.
@@ -61,22 +51,54 @@ def _denial(error: Any) -> WebSocketDenialResponse:
     return WebSocketDenialResponse(response.status_code, headers=headers)
 
 
-class _SessionBase:
-    """What the sync and async live sessions share: the handshake's results and the close state."""
+def _outcome(receive: Callable[..., Any], wait: float | None) -> Any:
+    """What httpx2's sync ``receive`` gives within ``wait``, or what it raises."""
+    try:
+        return receive(timeout=wait)
+    except Exception as exc:
+        return exc
+
+
+async def _async_outcome(receive: Callable[..., Awaitable[Any]], wait: float | None) -> Any:
+    """What httpx2's async ``receive`` gives within ``wait``, or what it raises."""
+    try:
+        return await receive(timeout=wait)
+    except Exception as exc:
+        return exc
+
+
+class _LiveSession:
+    """What the sync and async live sessions share: all but httpx2's calls."""
 
     accepted_subprotocol: str | None
     extra_headers: list[tuple[bytes, bytes]] | None
 
-    def __init__(self, url: str, timeout: float | None, server: LiveServer | None) -> None:
-        parsed = httpx2.URL(url)
-        self._server = server
-        self._client_address: tuple[str, int] | None = None
-        self.where = f"WebSocket {parsed.raw_path.decode('ascii', 'replace')} (live, {parsed.host}:{parsed.port})"
+    def __init__(self, client: httpx2.Client | httpx2.AsyncClient, handshake: Handshake, timeout: float | None) -> None:
+        self._url = _ws_url(client, handshake.url)
+        parsed = httpx2.URL(self._url)
+        self._where = f"WebSocket {parsed.raw_path.decode('ascii', 'replace')} (live, {parsed.host}:{parsed.port})"
+        self._server: LiveServer | None = getattr(client, "server", None)
+        self._connect_args: dict[str, Any] = {
+            "subprotocols": list(handshake.subprotocols or []) or None,
+            "params": handshake.params,
+            "headers": handshake.headers,
+            "cookies": handshake.cookies,
+            "auth": handshake.auth,
+            "extensions": handshake.extensions,
+            "follow_redirects": handshake.follow_redirects,
+        }
         self._timeout = timeout
-        self._closed: Message | None = None
+        self._session: Any = None  # httpx2's, once connected
+        self._client_address: tuple[str, int] | None = None
+        self._closed: Message | None = None  # the close the app sent, or 1006 for a lost connection
         self._test_closed = ""
         self.accepted_subprotocol = None
         self.extra_headers = None
+
+    @property
+    def where(self) -> str:
+        """The connection, as messages name it."""
+        return self._where
 
     @property
     def scope(self) -> Scope:
@@ -90,6 +112,7 @@ class _SessionBase:
         return self._server.websocket_scopes[self._client_address]
 
     def _connected(self, session: Any) -> None:
+        self._session = session
         try:
             address = session.stream.get_extra_info("client_addr")
         except OSError:  # the server has closed the connection already (an app that returned)
@@ -104,226 +127,134 @@ class _SessionBase:
             (name.lower(), value) for name, value in response.headers.raw if name.lower() not in _HANDSHAKE_HEADERS
         ]
 
-    def _close_message(self, code: int, reason: str | None) -> Message:
-        self._closed = {"type": "websocket.close", "code": code, "reason": reason or ""}
-        return dict(self._closed)
-
-    def _check_open(self, session: Any) -> None:
-        if session is None:
+    def _require(self) -> Any:
+        if self._session is None:
             raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
+        return self._session
+
+    def _outgoing(self, message: Message) -> tuple[str, str | bytes]:
+        """The name of httpx2's method that sends ``message``, and what it sends; raises if
+        ``message`` is no message to send, or if none can be sent any more."""
+        check_message(message)
+        self._require()
         if self._test_closed:
             raise ClientClosedError(f"{self.where} was {self._test_closed}; open a new session")
         if self._closed is not None:
             raise WebSocketDisconnect(self._closed["code"], self._closed["reason"])
+        text = message.get("text")
+        return ("send_text", text) if text is not None else ("send_bytes", bytes(message["bytes"]))
 
-    def _timeout_error(self, timeout: float | None) -> ASGITimeoutError:
-        return ASGITimeoutError(f"{self.where}: timed out after {timeout}s waiting for a message from the app")
+    def _wait(self, timeout: float | None) -> float | None:
+        """The wait a ``receive*`` call asks for; raises if the test closed and the app did not."""
+        self._require()
+        if self._test_closed and self._closed is None:
+            raise ClientClosedError(f"{self.where} was {self._test_closed}; nothing more will arrive")
+        return self._timeout if timeout is None else check_timeout(timeout, "timeout")
 
-    def text_of(self, message: Message) -> str:
-        return text_of(message, self.where)
+    def _received(self, outcome: Any, wait: float | None) -> Message:
+        """The message the in-process session would give for what httpx2's ``receive`` gave
+        (a wsproto event) or raised."""
+        from httpx2.websockets import WebSocketDisconnect as Closed
+        from httpx2.websockets import WebSocketNetworkError as Dropped
+        from wsproto import events
 
-    def bytes_of(self, message: Message) -> bytes:
-        return bytes_of(message, self.where)
+        if isinstance(outcome, TimeoutError):
+            raise ASGITimeoutError(f"{self.where}: timed out after {wait}s waiting for a message from the app")
+        if isinstance(outcome, Closed):
+            self._closed = {"type": "websocket.close", "code": outcome.code, "reason": outcome.reason or ""}
+        elif isinstance(outcome, Dropped):  # the connection ended without a close frame
+            self._closed = {"type": "websocket.close", "code": ABNORMAL_CLOSURE, "reason": ""}
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        elif isinstance(outcome, events.TextMessage):
+            return {"type": "websocket.send", "text": outcome.data}
+        elif isinstance(outcome, events.BytesMessage):
+            return {"type": "websocket.send", "bytes": bytes(outcome.data)}
+        else:  # pragma: no cover - httpx2 answers pings itself
+            raise TypeError(f"unexpected WebSocket event {outcome!r}")
+        return dict(self._closed)
 
-    def json_of(self, message: Message, mode: Literal["text", "binary"] = "text") -> Any:
-        return json_of(message, mode, self.where)
+    def _closing(self, code: int, reason: str | None) -> bool:
+        """Check a close by the test and record it; False if the test had closed already."""
+        check_close(code, reason)
+        self._require()
+        if self._test_closed:
+            return False
+        self._test_closed = f"closed by the test with code {code}"
+        return True
 
 
-class LiveWebSocketSession(_SessionBase):
+class LiveWebSocketSession(_LiveSession, SessionMethods):
     """A WebSocket session over a socket, with :class:`~asgitest.WebSocketSession`'s methods."""
 
-    def __init__(
-        self,
-        client: httpx2.Client,
-        url: httpx2.URL | str,
-        subprotocols: Sequence[str] | None,
-        params: QueryParamTypes | None,
-        headers: HeaderTypes | None,
-        cookies: CookieTypes | None,
-        timeout: float | None,
-        request: dict[str, Any],
-    ) -> None:
-        self._url = _ws_url(client, url)
-        super().__init__(self._url, timeout, getattr(client, "server", None))
+    def __init__(self, client: httpx2.Client, handshake: Handshake, timeout: float | None) -> None:
+        super().__init__(client, handshake, timeout)
         self._client = client
-        self._connect_args: dict[str, Any] = {
-            "subprotocols": list(subprotocols or []) or None,
-            "params": params,
-            "headers": headers,
-            "cookies": cookies,
-            **request,
-        }
         self._stack = contextlib.ExitStack()
-        self._session: Any = None
 
     def __enter__(self) -> LiveWebSocketSession:
         from httpx2.websockets import WebSocketUpgradeError
 
         try:
-            self._session = self._stack.enter_context(self._client.websocket(self._url, **self._connect_args))
+            self._connected(self._stack.enter_context(self._client.websocket(self._url, **self._connect_args)))
         except WebSocketUpgradeError as exc:
             raise _denial(exc) from None
-        self._connected(self._session)
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stack.close()
 
     def send(self, message: Message) -> None:
         """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
-        self._check_open(self._session)
-        text = message.get("text")
-        if text is not None:
-            self._session.send_text(text)
-        else:
-            self._session.send_bytes(bytes(message["bytes"]))
-
-    def send_text(self, data: str) -> None:
-        """Send a text message to the app."""
-        self.send({"type": "websocket.receive", "text": data})
-
-    def send_bytes(self, data: bytes) -> None:
-        """Send a binary message to the app."""
-        self.send({"type": "websocket.receive", "bytes": data})
-
-    def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
-        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
-        self.send(json_message(data, mode))
+        method, data = self._outgoing(message)
+        getattr(self._session, method)(data)
 
     def receive(self, timeout: float | None = None) -> Message:
         """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
-        from httpx2.websockets import WebSocketDisconnect as Closed
-        from httpx2.websockets import WebSocketNetworkError as Dropped
-
-        if self._closed is not None:
-            return dict(self._closed)
-        if self._test_closed:
-            raise ClientClosedError(f"{self.where} was {self._test_closed}; nothing more will arrive")
-        wait = self._timeout if timeout is None else timeout
-        try:
-            event = self._session.receive(timeout=wait)
-        except TimeoutError:
-            raise self._timeout_error(wait) from None
-        except Closed as exc:
-            return self._close_message(exc.code, exc.reason)
-        except Dropped:  # the connection ended without a close frame: abnormal closure
-            return self._close_message(ABNORMAL_CLOSURE, None)
-        return _message(event)
-
-    def receive_text(self, timeout: float | None = None) -> str:
-        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self.text_of(self.receive(timeout))
-
-    def receive_bytes(self, timeout: float | None = None) -> bytes:
-        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self.bytes_of(self.receive(timeout))
-
-    def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
-        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
-        return self.json_of(self.receive(timeout), mode)
+        wait = self._wait(timeout)
+        return dict(self._closed) if self._closed else self._received(_outcome(self._session.receive, wait), wait)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
-        self._test_closed = self._test_closed or f"closed by the test with code {code}"
-        self._session.close(code, reason)
+        if self._closing(code, reason):
+            self._session.close(code, reason)
 
 
-class AsyncLiveWebSocketSession(_SessionBase):
+class AsyncLiveWebSocketSession(_LiveSession, AsyncSessionMethods):
     """A WebSocket session over a socket, with :class:`~asgitest.AsyncWebSocketSession`'s methods."""
 
-    def __init__(
-        self,
-        client: httpx2.AsyncClient,
-        url: httpx2.URL | str,
-        subprotocols: Sequence[str] | None,
-        params: QueryParamTypes | None,
-        headers: HeaderTypes | None,
-        cookies: CookieTypes | None,
-        timeout: float | None,
-        request: dict[str, Any],
-    ) -> None:
-        self._url = _ws_url(client, url)
-        super().__init__(self._url, timeout, getattr(client, "server", None))
+    def __init__(self, client: httpx2.AsyncClient, handshake: Handshake, timeout: float | None) -> None:
+        super().__init__(client, handshake, timeout)
         self._client = client
-        self._connect_args: dict[str, Any] = {
-            "subprotocols": list(subprotocols or []) or None,
-            "params": params,
-            "headers": headers,
-            "cookies": cookies,
-            **request,
-        }
         self._stack = contextlib.AsyncExitStack()
-        self._session: Any = None
 
     async def __aenter__(self) -> AsyncLiveWebSocketSession:
         from httpx2.websockets import WebSocketUpgradeError
 
         try:
-            self._session = await self._stack.enter_async_context(
-                self._client.websocket(self._url, **self._connect_args)
+            self._connected(
+                await self._stack.enter_async_context(self._client.websocket(self._url, **self._connect_args))
             )
         except WebSocketUpgradeError as exc:
             raise _denial(exc) from None
-        self._connected(self._session)
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self._stack.aclose()
 
     async def send(self, message: Message) -> None:
         """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
-        self._check_open(self._session)
-        text = message.get("text")
-        if text is not None:
-            await self._session.send_text(text)
-        else:
-            await self._session.send_bytes(bytes(message["bytes"]))
-
-    async def send_text(self, data: str) -> None:
-        """Send a text message to the app."""
-        await self.send({"type": "websocket.receive", "text": data})
-
-    async def send_bytes(self, data: bytes) -> None:
-        """Send a binary message to the app."""
-        await self.send({"type": "websocket.receive", "bytes": data})
-
-    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
-        """Send ``data`` as JSON, in a text message (``mode="text"``) or a binary one."""
-        await self.send(json_message(data, mode))
+        method, data = self._outgoing(message)
+        await getattr(self._session, method)(data)
 
     async def receive(self, timeout: float | None = None) -> Message:
         """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
-        from httpx2.websockets import WebSocketDisconnect as Closed
-        from httpx2.websockets import WebSocketNetworkError as Dropped
-
-        if self._closed is not None:
+        wait = self._wait(timeout)
+        if self._closed:
             return dict(self._closed)
-        if self._test_closed:
-            raise ClientClosedError(f"{self.where} was {self._test_closed}; nothing more will arrive")
-        wait = self._timeout if timeout is None else timeout
-        try:
-            event = await self._session.receive(timeout=wait)
-        except TimeoutError:
-            raise self._timeout_error(wait) from None
-        except Closed as exc:
-            return self._close_message(exc.code, exc.reason)
-        except Dropped:  # the connection ended without a close frame: abnormal closure
-            return self._close_message(ABNORMAL_CLOSURE, None)
-        return _message(event)
-
-    async def receive_text(self, timeout: float | None = None) -> str:
-        """The text of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self.text_of(await self.receive(timeout))
-
-    async def receive_bytes(self, timeout: float | None = None) -> bytes:
-        """The bytes of the next message; raises WebSocketDisconnect if the app closed instead."""
-        return self.bytes_of(await self.receive(timeout))
-
-    async def receive_json(self, mode: Literal["text", "binary"] = "text", timeout: float | None = None) -> Any:
-        """The next message decoded as JSON (from a text message, or a binary one with ``mode="binary"``)."""
-        return self.json_of(await self.receive(timeout), mode)
+        return self._received(await _async_outcome(self._session.receive, wait), wait)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
-        self._test_closed = self._test_closed or f"closed by the test with code {code}"
-        await self._session.close(code, reason)
+        if self._closing(code, reason):
+            await self._session.close(code, reason)
