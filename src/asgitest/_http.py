@@ -24,7 +24,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import anyio
 import httpx2
 
 from ._backend import cancelled_exc_class
@@ -42,6 +41,10 @@ from ._wait import Flag
 __all__ = ["HTTPExchange", "read_timeout", "waits_for_app"]
 
 _DISCONNECT = {"type": "http.disconnect"}
+_AFTER_DISCONNECT = (
+    "the client disconnected ({}). A server would let it run on: stop when receive() returns "
+    "http.disconnect (Starlette: await request.is_disconnected()) or when a send raises."
+)
 
 
 def read_timeout(request: httpx2.Request, default: float | None) -> float | None:
@@ -92,7 +95,6 @@ class HTTPExchange(Connection):
         self.scope: Scope = {}
         self._sync_body = sync_body
         self._request_body: RequestBody | None = None
-        self._receiving: anyio.CancelScope | None = None  # around a wait for the request body
         #: What the test's request body iterator raised; re-raised to the test.
         self.producer_error: Exception | None = None
         self.body_ended = False  # the test has seen the end of the body
@@ -125,28 +127,20 @@ class HTTPExchange(Connection):
 
     async def receive(self) -> Message:
         if not self.protocol.refusing:
-            if self._request_body is None:
-                self._request_body = RequestBody(self.request, sync=self._sync_body)
-            if self._request_body.in_full and not self._request_body.done:  # nothing to wait for
-                message = self._request_body.next_in_full()
-                self.protocol.app_received(message)
-                return message
-            if not self._request_body.done:
-                # A disconnect while the body is still being produced ends this wait, as it would
-                # on a server: the app gets http.disconnect instead of the rest of the body.
-                with anyio.CancelScope() as self._receiving:
-                    try:
-                        message = await self._request_body.next()
-                    except Exception as exc:  # the test's body producer failed: the client goes away
-                        self.producer_error = exc
-                        self._mark_disconnected(f"the request body's producer raised {type(exc).__name__}")
-                        self.head_event.set()  # wakes the test, to raise it
-                        self._settled()
-                    else:
-                        self.protocol.app_received(message)
-                        return message
-                    finally:
-                        self._receiving = None
+            body = self._request_body
+            if body is None:
+                body = self._request_body = RequestBody(self.request, sync=self._sync_body)
+            try:
+                message = await body.take()
+            except Exception as exc:  # the test's body producer failed: the client goes away
+                self.producer_error = exc
+                self._mark_disconnected(f"the request body's producer raised {type(exc).__name__}")
+                self.head_event.set()  # wakes the test, to raise it
+                self._settled()
+            else:
+                if message is not None:
+                    self.protocol.app_received(message)
+                    return message
             await self.complete_event.wait()
         self.protocol.app_received(_DISCONNECT)
         return {"type": "http.disconnect"}
@@ -237,14 +231,14 @@ class HTTPExchange(Connection):
         """Disconnect an app that sent nothing for the timeout; return the error to raise.
         ``started``: it had started the response (else it is the response start that is late)."""
         activity = self.activity()
-        if not started:
+        if started:
+            waiting_for = "the app to return after the response body" if self.body_ended else "the next body chunk"
+            outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
+            text = f"timed out after {self.timeout}s waiting for {waiting_for}"
+        else:
             outcome = await self.disconnect("no response in time", warn=False)
-            text = f"{self.where}: the app did not start a response within {self.timeout}s ({self.config.label})"
-            return self.timed_out(text, activity, outcome)
-        waiting_for = "the app to return after the response body" if self.body_ended else "the next body chunk"
-        outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
-        text = f"{self.where}: timed out after {self.timeout}s waiting for {waiting_for} ({self.config.label})"
-        return self.timed_out(text, activity, outcome)
+            text = f"the app did not start a response within {self.timeout}s"
+        return self.timed_out(f"{self.where}: {text} ({self.config.label})", activity, outcome)
 
     def _raise_app_failure(self) -> None:
         self._orphaned = True  # the test observes the app's outcome here; nothing is left to report
@@ -272,8 +266,8 @@ class HTTPExchange(Connection):
     def _mark_disconnected(self, reason: str) -> None:
         if self.protocol.client_disconnects(reason):
             self.complete_event.set()  # wakes a receive() waiting for the response to complete
-            if self._receiving is not None:  # or one waiting for the test to produce the body
-                self._receiving.cancel()
+            if self._request_body is not None:  # or one waiting for the test to produce the body
+                self._request_body.interrupt()
             self.read_disconnected()  # and a send waiting for the test to read
         self.orphan()
 
@@ -302,15 +296,18 @@ class HTTPExchange(Connection):
 
     async def _settle(self, *, warn: bool) -> bool:
         """Give the disconnected app its grace period; True if it had to be cancelled."""
+        return not await self._end_app(_AFTER_DISCONNECT.format(self.protocol.disconnect_reason) if warn else None)
+
+    async def _end_app(self, after: str | None) -> bool:
+        """Give the app the grace period to return, then cancel it; True if it returned by itself.
+        ``after``: what it was still running after, for the warning that it was cancelled
+        (queued as the app task ends, before anything that waited for it resumes)."""
         assert self.task is not None
-        if warn:
-            self._cancel_notice = (
-                f"{self.where} ({self.config.label}): the app was cancelled: it was still running "
-                f"{self.config.grace_period}s after the client disconnected ({self.protocol.disconnect_reason}). "
-                "A server would let it run on: stop when receive() returns "
-                "http.disconnect (Starlette: await request.is_disconnected()) or when a send raises."
-            )
-        return not await self.task.finish(self.config.grace_period)
+        self._cancel_notice = after and (
+            f"{self.where} ({self.config.label}): the app was cancelled: "
+            f"it was still running {self.config.grace_period}s after {after}"
+        )
+        return await self.task.finish(self.config.grace_period)
 
     def disconnect_in_background(self, reason: str) -> None:
         """Disconnect without waiting: the task that would wait is being cancelled."""
@@ -337,11 +334,5 @@ class HTTPExchange(Connection):
         if self.protocol.state is not HTTPState.DONE:
             await self.disconnect(reason)
             return
-        assert self.task is not None
         self.orphan()
-        if not await self.task.wait(self.config.grace_period):
-            self._cancel_notice = (
-                f"{self.where} ({self.config.label}): the app was cancelled: it was still running "
-                f"{self.config.grace_period}s after its response was complete, when {reason}."
-            )
-            await self.task.finish(0)
+        await self._end_app(f"its response was complete, when {reason}.")

@@ -33,13 +33,14 @@ class RequestBody:
     loop (and the app) run on while the test's generator produces.
     """
 
-    __slots__ = ("_chunks", "_done", "_iterator", "_sync")
+    __slots__ = ("_chunks", "_done", "_iterator", "_sync", "_waiting")
 
     def __init__(self, request: httpx2.Request, *, sync: bool) -> None:
         stream = request.stream
         self._done = False
         self._iterator: Any = None
         self._chunks: list[bytes] = []
+        self._waiting: anyio.CancelScope | None = None  # around a wait for the producer
         if isinstance(stream, httpx2.ByteStream):
             body = b"".join(stream)
             self._chunks = [body[offset : offset + REQUEST_CHUNK] for offset in range(0, len(body), REQUEST_CHUNK)]
@@ -61,6 +62,26 @@ class RequestBody:
         if not self._chunks:
             self._done = True
         return {"type": "http.request", "body": body, "more_body": not self._done}
+
+    async def take(self) -> Message | None:
+        """The next ``http.request`` message, or None if there is none to give: the body is
+        done, or :meth:`interrupt` ended the wait for the producer."""
+        if self._done:
+            return None
+        if self._sync is None:
+            return self.next_in_full()
+        with anyio.CancelScope() as self._waiting:
+            try:
+                return await self.next()
+            finally:
+                self._waiting = None
+        return None
+
+    def interrupt(self) -> None:
+        """End a wait for the producer in :meth:`take`: the client went away, and the app is
+        to get ``http.disconnect`` instead of the rest of the body, as on a server."""
+        if self._waiting is not None:
+            self._waiting.cancel()
 
     async def next(self) -> Message:
         """The next ``http.request`` message; the one with ``more_body=False`` is the last."""

@@ -44,9 +44,10 @@ from ._websocket_messages import AsyncSessionMethods, check_close, check_message
 
 __all__ = ["AsyncWebSocketSession"]
 
+_DENIAL_START = "websocket.http.response.start"
 _HANDSHAKE_ENDS = {
     "websocket.close": "closed by the app during the handshake",
-    "websocket.http.response.start": "denied by the app",
+    _DENIAL_START: "denied by the app",
 }
 
 
@@ -124,17 +125,17 @@ class AsyncWebSocketSession(AsyncSessionMethods):
         del app_side
         try:
             await checkpoint()  # the app's first step comes first: its accept is then queued
-            message = await self._next(self._timeout, "the app to accept the WebSocket")
-        except ASGITimeoutError:
+            message = await conn.next_message(self._timeout, "the app to accept the WebSocket")
+            kind = message["type"]
+            denial = await conn.read_denial(message, self._timeout) if kind == _DENIAL_START else None
+        except ASGITimeoutError:  # the accept, or a part of the denial response, came late
             await self._abort("the handshake timed out", warn=False)  # the error says it all
             raise
-        kind = message["type"]
         if kind == "websocket.accept":
             self.accepted_subprotocol = message.get("subprotocol")
             headers = message.get("headers")
             self.extra_headers = None if headers is None else [(bytes(k), bytes(v)) for k, v in headers]
             return
-        denial = await self._read_denial(message) if kind == "websocket.http.response.start" else None
         # The connection ends with the handshake; as under a server, an app still running
         # receives websocket.disconnect (1006: no close frame was ever exchanged).
         self._mark_closed(ABNORMAL_CLOSURE, None, _HANDSHAKE_ENDS.get(kind, "left without an accept by the app"))
@@ -143,24 +144,6 @@ class AsyncWebSocketSession(AsyncSessionMethods):
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
         self._raise_app_error()  # a rule the denial broke (a second start), or the app's failure
         raise denial or WebSocketDenialResponse(403)  # returning without accepting: a server's 403
-
-    async def _read_denial(self, start: Message) -> WebSocketDenialResponse:
-        """The denial response that ``start`` begins, once its body is complete (each part
-        within the session's timeout) or the app has returned."""
-        body = bytearray()
-        while True:
-            try:
-                message = await self._next(self._timeout, "the body of the app's denial response")
-            except ASGITimeoutError:
-                await self._abort("the denial response timed out", warn=False)  # the error says it all
-                raise
-            if message["type"] != "websocket.http.response.body":
-                break  # the app returned (or broke a rule) before the end of its body
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        headers = [(bytes(name), bytes(value)) for name, value in start.get("headers", ())]  # bytearrays too
-        return WebSocketDenialResponse(start["status"], headers=headers, content=bytes(body))
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``.
@@ -261,7 +244,7 @@ class AsyncWebSocketSession(AsyncSessionMethods):
             return dict(self._app_close)
         if self._test_closed:
             raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; nothing more will arrive")
-        message = await self._next(self._bound(timeout), "a message from the app")
+        message = await conn.next_message(self._bound(timeout), "a message from the app")
         kind = message["type"]
         if kind == "websocket.close":
             self._app_close = {
@@ -280,18 +263,8 @@ class AsyncWebSocketSession(AsyncSessionMethods):
             return dict(self._app_close)
         return message
 
-    async def _next(self, timeout: float | None, what: str) -> Message:
-        conn = self._require()
-        try:
-            return await conn.to_test.get(timeout)
-        except TimeoutError:
-            raise self._timeout_error(timeout, what) from None
-
     def _timeout_error(self, timeout: float | None, what: str) -> ASGITimeoutError:
-        conn = self._require()
-        activity = conn.activity()
-        conn.transcript.note(f"timed out waiting for {what}")
-        return conn.timed_out(f"{conn.where}: timed out after {timeout}s waiting for {what}", activity)
+        return self._require().timeout_error(timeout, what)
 
     def _call_on_message(self, wake: Callable[[], None]) -> bool:
         """For a waiter on another thread: have ``wake`` called (on the loop) when the app

@@ -11,7 +11,13 @@ from __future__ import annotations
 from . import _report
 from ._config import ClientConfig
 from ._connection import APP_DONE, Connection
-from ._errors import ClientDisconnected, StaleConnectionWarning, is_disconnect_exit
+from ._errors import (
+    ASGITimeoutError,
+    ClientDisconnected,
+    StaleConnectionWarning,
+    WebSocketDenialResponse,
+    is_disconnect_exit,
+)
 from ._protocol import WebSocketProtocol
 from ._queue import MessageQueue
 from ._registry import Registry
@@ -92,6 +98,34 @@ class WebSocketConnection(Connection):
 
     def describe_close(self) -> str:
         return self.protocol.describe_close()
+
+    async def next_message(self, timeout: float | None, what: str) -> Message:
+        """The next message the app sent (or :data:`APP_DONE`), within ``timeout``; ``what``
+        the test waits for, for the timeout's error."""
+        try:
+            return await self.to_test.get(timeout)
+        except TimeoutError:
+            raise self.timeout_error(timeout, what) from None
+
+    def timeout_error(self, timeout: float | None, what: str) -> ASGITimeoutError:
+        """The error of a wait for ``what`` that ran out after ``timeout`` seconds."""
+        activity = self.activity()
+        self.transcript.note(f"timed out waiting for {what}")
+        return self.timed_out(f"{self.where}: timed out after {timeout}s waiting for {what}", activity)
+
+    async def read_denial(self, start: Message, timeout: float | None) -> WebSocketDenialResponse:
+        """The denial response that ``start`` begins, once its body is complete (each part
+        within ``timeout``) or the app has returned."""
+        body = bytearray()
+        while True:
+            message = await self.next_message(timeout, "the body of the app's denial response")
+            if message["type"] != "websocket.http.response.body":
+                break  # the app returned (or broke a rule) before the end of its body
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        headers = [(bytes(name), bytes(value)) for name, value in start.get("headers", ())]  # bytearrays too
+        return WebSocketDenialResponse(start["status"], headers=headers, content=bytes(body))
 
 
 class AppSide:
