@@ -28,6 +28,7 @@ __all__ = [
     "AsyncTestClient",
     "WebSocketConnector",
     "check_open",
+    "httpx_options",
     "make_config",
     "merge_url",
     "parse_base_url",
@@ -67,6 +68,24 @@ def make_config(
         strict=defaults.strict if strict is None else bool(strict),
         transcripts=bool(transcripts),
     )
+
+
+def httpx_options(
+    config: ClientConfig,
+    base_url: httpx2.URL | str,
+    headers: dict[str, str] | None,
+    follow_redirects: bool,
+    cookies: CookieTypes | None,
+) -> dict[str, Any]:
+    """What an in-process client gives its httpx2 base, from its own arguments (all but the
+    transport)."""
+    return {
+        "base_url": parse_base_url(base_url),
+        "headers": default_headers(headers),
+        "follow_redirects": follow_redirects,
+        "cookies": cookies,
+        "timeout": config.timeout,
+    }
 
 
 def default_headers(headers: dict[str, str] | None) -> dict[str, str]:
@@ -225,17 +244,9 @@ class AsyncTestClient(WebSocketConnector[AsyncWebSocketSession], httpx2.AsyncCli
         config = make_config(
             app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict, transcripts
         )
-        self.app = config.app
-        self.app_state = config.app_state
-        self._engine = Engine(config)
-        super().__init__(
-            base_url=parse_base_url(base_url),
-            headers=default_headers(headers),
-            transport=EngineTransport(self._engine),
-            follow_redirects=follow_redirects,
-            cookies=cookies,
-            timeout=config.timeout,
-        )
+        self.app, self.app_state, self._engine = config.app, config.app_state, Engine(config)
+        options = httpx_options(config, base_url, headers, follow_redirects, cookies)
+        super().__init__(transport=EngineTransport(self._engine), **options)
 
     def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:
         return merge_url(self, url, super()._merge_url)

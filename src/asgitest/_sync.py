@@ -26,10 +26,9 @@ from . import _report
 from ._client import (
     WebSocketConnector,
     check_open,
-    default_headers,
+    httpx_options,
     make_config,
     merge_url,
-    parse_base_url,
     session_timeout,
 )
 from ._config import SUITE_DEFAULT, SuiteDefault, check_timeout
@@ -225,23 +224,15 @@ class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):
         config = make_config(
             app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict, transcripts
         )
-        self.app = config.app
-        self.app_state = config.app_state
-        self._engine = Engine(config)
+        self.app, self.app_state, self._engine = config.app, config.app_state, Engine(config)
         self._loop = shared_loop(backend, backend_options)
         # Started now (once per process and backend), so that no request's bound counts it.
         self._loop.portal()
         # A client dropped without close() has its connections ended when it is collected,
         # without waiting: the collector may run this on any thread, another loop's too.
         self._finalizer = weakref.finalize(self, _abandon, self._engine, self._loop)
-        super().__init__(
-            base_url=parse_base_url(base_url),
-            headers=default_headers(headers),
-            transport=_SyncTransport(self._engine, self._loop),
-            follow_redirects=follow_redirects,
-            cookies=cookies,
-            timeout=config.timeout,
-        )
+        options = httpx_options(config, base_url, headers, follow_redirects, cookies)
+        super().__init__(transport=_SyncTransport(self._engine, self._loop), **options)
 
     def _merge_url(self, url: httpx2.URL | str) -> httpx2.URL:
         return merge_url(self, url, super()._merge_url)

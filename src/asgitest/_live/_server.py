@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from types import TracebackType
 from typing import Any
 
 from .._backend import checkpoint
@@ -187,13 +186,8 @@ class LiveServer:
     def __enter__(self) -> LiveServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop(raise_errors=exc is None)
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop(raise_errors=exc_info[1] is None)
 
     def client(self, **options: Any) -> LiveTestClient:
         """A sync client of this server (``options`` as for :class:`~asgitest.TestClient`)."""

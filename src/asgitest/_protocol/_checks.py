@@ -6,7 +6,7 @@ import enum
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ._errors import ASGIProtocolError
 from ._rules import RELAXED, RULES
@@ -20,6 +20,8 @@ _UNSAFE_VALUE = re.compile(rb"[\r\n\0]")
 #: Where a connection is, for messages: a state enum (described by its value) or a text.
 State = enum.Enum | str
 
+_Move = TypeVar("_Move")
+
 #: Header names already seen to be tokens (a few dozen in any suite).
 _token_names: set[bytes] = set()
 
@@ -28,6 +30,8 @@ class Checker:
     """The base of the state machines: where the connection is, how strict, what happened on it."""
 
     __slots__ = ("strict", "transcript", "where")
+
+    state: Any  # the subclass's state enum
 
     def __init__(self, where: str, *, strict: bool = True, transcript: Transcript | None = None) -> None:
         self.where = where
@@ -52,7 +56,15 @@ class Checker:
         events = self.transcript.render()
         return ASGIProtocolError(f"{text}\n{events}" if events else text, rule=rule)
 
-    def message_type(self, message: Any, state: State) -> str:
+    def lookup(self, message: Any, moves: Mapping[tuple[Any, str], _Move]) -> tuple[Any, str, _Move | None]:
+        """Record that the app sent ``message``; return the state it came in, its type, and its
+        move in ``moves`` (None: it is refused here). Raise if it is no message at all."""
+        self.transcript.app_sent(message)
+        state = self.state
+        kind = self._message_type(message, state)
+        return state, kind, moves.get((state, kind))
+
+    def _message_type(self, message: Any, state: State) -> str:
         """The message's ``type``, or raise: a message is a dict with a str type."""
         if type(message) is not dict and not isinstance(message, Mapping):
             raise self.error("message-dict", message, state, f"It is a {type(message).__name__}.")
@@ -67,6 +79,13 @@ class Checker:
                 if problem is not None:
                     raise self.error("message-value-types", message, state, f"In {key!r:.40}: {problem}.")
         return kind
+
+    def status_of(self, message: Mapping[str, Any], state: State, rule: str) -> int:
+        """The response's ``status``; raise ``rule`` unless it is an int."""
+        status = message.get("status")
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise self.error(rule, message, state)
+        return status
 
     def check_headers(self, message: Mapping[str, Any], state: State) -> None:
         """Headers, when present, are an iterable of [name, value] byte-string pairs, safe to write."""

@@ -12,7 +12,6 @@ Rules of this module:
 3. The test's side has one move, :meth:`HTTPProtocol.client_disconnects`: from then on
    the app's sends are refused (:attr:`HTTPProtocol.refusing`; the shell raises
    ``ClientDisconnected`` in the app, as a server raises an ``OSError``).
-4. Nothing here awaits: the shell asks, and acts on the answer.
 """
 
 from __future__ import annotations
@@ -30,6 +29,8 @@ __all__ = ["MOVES", "REFUSED", "HTTPProtocol", "HTTPState"]
 
 
 class HTTPState(enum.Enum):
+    """Where the app's side of an exchange is; each value says it as an error message does."""
+
     START = "waiting for http.response.start"
     BODY = "sending the body"
     TRAILERS = "sending trailers"
@@ -94,10 +95,7 @@ class HTTPProtocol(Checker):
 
     def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""
-        self.transcript.app_sent(message)
-        state = self.state
-        kind = self.message_type(message, state)
-        move = MOVES.get((state, kind))
+        state, kind, move = self.lookup(message, MOVES)
         if move is not None:
             return move(self, message) or kind
         refused = REFUSED.get((state, kind))
@@ -131,9 +129,7 @@ class HTTPProtocol(Checker):
 
     def _start(self, message: Mapping[str, Any]) -> None:
         state = self.state
-        status = message.get("status")
-        if not isinstance(status, int) or isinstance(status, bool):
-            raise self.error("http-status-int", message, state)
+        status = self.status_of(message, state, "http-status-int")
         if not 200 <= status <= 599:
             self.broken("http-status-range", message, state)
         self.check_headers(message, state)

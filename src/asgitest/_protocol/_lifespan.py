@@ -24,6 +24,8 @@ __all__ = ["MOVES", "REFUSED", "SERVER_MOVES", "LifespanProtocol", "LifespanStat
 
 
 class LifespanState(enum.Enum):
+    """Where the lifespan is, between the server's two questions and the app's answers."""
+
     IDLE = "startup was not sent yet"
     STARTING = "waiting for the startup answer"
     STARTED = "the app had started"
@@ -82,10 +84,7 @@ class LifespanProtocol(Checker):
 
     def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""
-        self.transcript.app_sent(message)
-        state = self.state
-        kind = self.message_type(message, state)
-        following = MOVES.get((state, kind))
+        state, kind, following = self.lookup(message, MOVES)
         if following is None:
             raise self.error(REFUSED[state] if kind in _ANSWERS else "lifespan-unknown-type", message, state)
         failure = message.get("message", "")

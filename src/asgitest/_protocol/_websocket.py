@@ -11,7 +11,6 @@ Rules of this module:
    in the app, as a server raises an ``OSError``) once it has taken that close from
    ``receive()``, or has returned: until then it is still at the messages the test sent
    before the close, as a server is at the frames before a close frame.
-4. Nothing here awaits: the shell asks, and acts on the answer.
 """
 
 from __future__ import annotations
@@ -28,6 +27,9 @@ __all__ = ["MOVES", "REFUSED", "WebSocketProtocol", "WebSocketState"]
 
 
 class WebSocketState(enum.Enum):
+    """Where the app's side of a connection is: before its answer to the handshake, in the
+    body of a denial (``websocket.http.response.*``), accepted, or closed by the app."""
+
     CONNECTING = "the handshake was pending"
     RESPONDING = "sending a denial response"
     CONNECTED = "the connection was accepted"
@@ -96,10 +98,7 @@ class WebSocketProtocol(Checker):
 
     def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""
-        self.transcript.app_sent(message)
-        state = self.state
-        kind = self.message_type(message, state)
-        move = MOVES.get((state, kind))
+        state, kind, move = self.lookup(message, MOVES)
         if move is None:
             raise self.error(REFUSED.get((state, kind), "ws-unknown-type"), message, state)
         move(self, message)
@@ -151,9 +150,7 @@ class WebSocketProtocol(Checker):
 
     def _denial_start(self, message: Mapping[str, Any]) -> None:
         state = self.state
-        status = message.get("status")
-        if not isinstance(status, int) or isinstance(status, bool):
-            raise self.error("ws-denial-status-int", message, state)
+        self.status_of(message, state, "ws-denial-status-int")
         self.check_headers(message, state)
         self.state = _RESPONDING
 
