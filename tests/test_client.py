@@ -604,7 +604,7 @@ def test_the_session_classes_show_only_their_documented_methods() -> None:
     """What the sync facade needs from the async session is private: the public surface is
     the documented one (docs/reference/websockets.md)."""
     documented = {"send", "send_text", "send_bytes", "send_json", "receive", "receive_text", "receive_bytes"}
-    documented |= {"receive_json", "close", "where"}
+    documented |= {"receive_json", "close", "where", "expect_nothing", "drop"}
     assert {name for name in dir(asgitest.AsyncWebSocketSession) if not name.startswith("_")} == documented
     sync = {name for name in dir(asgitest.WebSocketSession) if not name.startswith("_")}
     assert sync == documented | {"accepted_subprotocol", "extra_headers", "scope"}

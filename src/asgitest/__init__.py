@@ -18,6 +18,7 @@ from ._errors import (
     LifespanFailed,
     StaleConnectionWarning,
     UnclosedConnectionWarning,
+    UnexpectedMessage,
     WebSocketDenialResponse,
     WebSocketDisconnect,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "StaleConnectionWarning",
     "TestClient",
     "UnclosedConnectionWarning",
+    "UnexpectedMessage",
     "WebSocketDenialResponse",
     "WebSocketDisconnect",
     "WebSocketSession",

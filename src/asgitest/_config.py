@@ -123,6 +123,15 @@ def check_seconds(value: object, source: str) -> float:
     return float(value)
 
 
+def check_window(value: object, source: str) -> float:
+    """``value`` as a window of time to watch: a finite number of seconds, more than 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{source} must be a number of seconds, not {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{source} must be a finite number of seconds, more than 0, not {value!r}")
+    return float(value)
+
+
 _client_numbers = itertools.count(1)
 
 

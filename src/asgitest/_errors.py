@@ -15,8 +15,10 @@ working::
     ├── WebSocketDisconnect         (also starlette.websockets.WebSocketDisconnect)
     │   └── WebSocketDenialResponse (also httpx2.Response and
     │                                starlette.testclient.WebSocketDenialResponse)
-    └── ClientClosedError           (also RuntimeError) the test used a closed client
-                                     or session
+    ├── ClientClosedError           (also RuntimeError) the test used a closed client
+    │                                or session
+    └── UnexpectedMessage           (also AssertionError) the app sent a message within
+                                     the window of a session's ``expect_nothing()``
 
     ASGITestWarning (UserWarning)
     ├── StaleConnectionWarning      the app still holds connections the test closed
@@ -52,6 +54,7 @@ __all__ = [
     "LifespanFailed",
     "StaleConnectionWarning",
     "UnclosedConnectionWarning",
+    "UnexpectedMessage",
     "WebSocketDenialResponse",
     "WebSocketDisconnect",
     "is_disconnect_exit",
@@ -69,6 +72,19 @@ class LifespanFailed(ASGIProtocolError):
 
 class ClientClosedError(ASGITestError, RuntimeError):
     """The test used a client or session after closing it."""
+
+
+class UnexpectedMessage(ASGITestError, AssertionError):
+    """The app sent a message (or closed) within the window of a WebSocket session's
+    ``expect_nothing()``. The message stays queued: the next ``receive*()`` returns it.
+
+    Attributes:
+        message: the message that came (a ``websocket.send``, or the ``websocket.close``).
+    """
+
+    def __init__(self, text: str, message: dict[str, Any]) -> None:
+        super().__init__(text)
+        self.message = message
 
 
 class ClientDisconnected(ASGITestError, OSError):

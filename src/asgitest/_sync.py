@@ -180,9 +180,19 @@ class WebSocketSession(SessionMethods):
             message = session._receive_nowait()
         return message if message is not None else self._loop.call(session.receive, timeout)
 
+    def expect_nothing(self, within: float) -> None:
+        """Assert that the app sends nothing, and does not close, for ``within`` seconds (see
+        :meth:`AsyncWebSocketSession.expect_nothing <asgitest.AsyncWebSocketSession.expect_nothing>`)."""
+        self._loop.call(self._session.expect_nothing, within)
+
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
         emit(self._loop.call(self._session._close_session, code, reason), stacklevel=2)
+
+    def drop(self) -> None:
+        """End the connection as a lost network would, without a close frame (see
+        :meth:`AsyncWebSocketSession.drop <asgitest.AsyncWebSocketSession.drop>`)."""
+        emit(self._loop.call(self._session._drop_session), stacklevel=2)
 
 
 class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):

@@ -25,7 +25,7 @@ from types import TracebackType
 import httpx2
 
 from ._backend import checkpoint
-from ._config import ClientConfig, check_timeout
+from ._config import ClientConfig, check_timeout, check_window
 from ._connection import APP_DONE
 from ._errors import (
     ASGITimeoutError,
@@ -40,7 +40,7 @@ from ._runner import AppTask, spawn
 from ._scope import websocket_scope
 from ._types import Message
 from ._websocket_connection import ABNORMAL_CLOSURE, AppSide, WebSocketConnection
-from ._websocket_messages import AsyncSessionMethods, check_close, check_message
+from ._websocket_messages import AsyncSessionMethods, check_close, check_message, unexpected
 
 __all__ = ["AsyncWebSocketSession"]
 
@@ -155,12 +155,26 @@ class AsyncWebSocketSession(AsyncSessionMethods):
         """
         emit(await self._close_session(code, reason), stacklevel=2)
 
-    async def _close_session(self, code: int, reason: str | None) -> list[Notice]:
+    async def drop(self) -> None:
+        """End the connection as a lost network would: without a close frame.
+
+        The app's ``receive()`` gives ``websocket.disconnect`` with code 1006 (abnormal
+        closure), and its sends raise :class:`ClientDisconnected`; then, as after
+        :meth:`close`, the app gets the grace period to return, what it raised is raised
+        here, and the session is closed.
+        """
+        emit(await self._drop_session(), stacklevel=2)
+
+    async def _drop_session(self) -> list[Notice]:
+        """:meth:`drop`, returning the warnings to emit on the test's thread instead."""
+        return await self._close_session(ABNORMAL_CLOSURE, None, "dropped by the test (no close frame)")
+
+    async def _close_session(self, code: int, reason: str | None, how: str | None = None) -> list[Notice]:
         """:meth:`close`, returning the warnings to emit on the test's thread instead."""
         check_close(code, reason)
         if self._test_closed:
             return []
-        self._mark_closed(code, reason, f"closed by the test with code {code}")
+        self._mark_closed(code, reason, how or f"closed by the test with code {code}")
         await self._end_app()
         self._raise_app_error()
         return self._registry.take_notices()
@@ -262,6 +276,26 @@ class AsyncWebSocketSession(AsyncSessionMethods):
             self._app_close = {"type": "websocket.close", "code": code, "reason": reason}
             return dict(self._app_close)
         return message
+
+    async def expect_nothing(self, within: float) -> None:
+        """Assert that the app sends nothing, and does not close, for ``within`` seconds.
+
+        Returns once that time has passed in silence. A message (or a close) that comes
+        instead raises :class:`UnexpectedMessage`, and stays queued: the next
+        ``receive*()`` returns it. An app that fails meanwhile raises its exception, as
+        ``receive()`` would.
+        """
+        window = check_window(within, "within")
+        conn = self._require()
+        if self._app_close is None and not self._test_closed:
+            if not await conn.to_test.wait_for_item(window):
+                return
+            message = conn.to_test.peek()
+            if message["type"] == "websocket.send":
+                raise unexpected(conn.where, message, window, conn.transcript.render())
+        # The app closed or returned (receive() says how, and returns it again next time),
+        # or the test closed (receive() raises).
+        raise unexpected(conn.where, await self.receive(), window, conn.transcript.render())
 
     def _timeout_error(self, timeout: float | None, what: str) -> ASGITimeoutError:
         return self._require().timeout_error(timeout, what)

@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ._errors import ASGIProtocolError, WebSocketDisconnect
+from ._errors import ASGIProtocolError, UnexpectedMessage, WebSocketDisconnect
 from ._types import Message
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "json_message",
     "json_of",
     "text_of",
+    "unexpected",
 ]
 
 
@@ -72,6 +73,24 @@ def check_message(message: Any) -> None:
         raise TypeError(f"the text of a message is a str, not {type(text).__name__}: use send_bytes() for bytes")
     if data is not None and not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"the bytes of a message are a byte string, not {type(data).__name__}: use send_text()")
+
+
+#: How much of an unexpected message its error shows.
+_SHOWN = 300
+
+
+def unexpected(where: str, message: Message, window: float, events: str) -> UnexpectedMessage:
+    """The error of an ``expect_nothing(window)`` that saw ``message`` come; ``events``, the
+    connection's transcript (empty where none is kept)."""
+    came = "closed the connection" if message["type"] == "websocket.close" else "sent a message"
+    shown = repr(dict(message))
+    if len(shown) > _SHOWN:
+        shown = f"{shown[:_SHOWN]}... ({len(shown)} chars)"
+    text = (
+        f"{where}: expected nothing from the app for {window}s, but it {came}: {shown} "
+        "(it stays queued: the next receive*() returns it)"
+    )
+    return UnexpectedMessage(f"{text}\n{events}" if events else text, dict(message))
 
 
 def check_close(code: Any, reason: Any) -> None:

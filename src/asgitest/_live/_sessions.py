@@ -8,23 +8,26 @@ in-process session would say it. The sync and async classes only make httpx2's c
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from .._config import check_timeout
+from .._config import check_timeout, check_window
 from .._errors import (
     ASGITimeoutError,
     ClientClosedError,
+    UnexpectedMessage,
     WebSocketDenialResponse,
     WebSocketDisconnect,
 )
 from .._scope import Handshake
 from .._types import Message, Scope
 from .._websocket_connection import ABNORMAL_CLOSURE
-from .._websocket_messages import AsyncSessionMethods, SessionMethods, check_close, check_message
+from .._websocket_messages import AsyncSessionMethods, SessionMethods, check_close, check_message, unexpected
 
 if TYPE_CHECKING:
     from ._server import LiveServer
@@ -91,6 +94,7 @@ class _LiveSession:
         self._session: Any = None  # httpx2's, once connected
         self._client_address: tuple[str, int] | None = None
         self._closed: Message | None = None  # the close the app sent, or 1006 for a lost connection
+        self._pending: collections.deque[Message] = collections.deque()  # seen by expect_nothing, not taken
         self._test_closed = ""
         self.accepted_subprotocol = None
         self.extra_headers = None
@@ -151,6 +155,32 @@ class _LiveSession:
             raise ClientClosedError(f"{self.where} was {self._test_closed}; nothing more will arrive")
         return self._timeout if timeout is None else check_timeout(timeout, "timeout")
 
+    def _known(self, *, take: bool) -> Message | None:
+        """The message a receive gives without asking httpx2: one that ``expect_nothing``
+        saw come, or the app's close again; None if there is none."""
+        if self._pending:
+            return self._pending.popleft() if take else self._pending[0]
+        return None if self._closed is None else dict(self._closed)
+
+    def _window(self, within: float) -> float:
+        """The window of an ``expect_nothing``; raises where a receive would."""
+        window = check_window(within, "within")
+        self._wait(None)
+        return window
+
+    def _arrived(self, outcome: Any, window: float) -> None:
+        """After an ``expect_nothing``'s wait: raise :class:`UnexpectedMessage` unless it timed
+        out; the message stays for the next receive."""
+        if isinstance(outcome, TimeoutError):
+            return
+        message = self._received(outcome, window)
+        if message["type"] != "websocket.close":  # a close is kept as the close already
+            self._pending.append(message)
+        raise self._unexpected(message, window)
+
+    def _unexpected(self, message: Message, window: float) -> UnexpectedMessage:
+        return unexpected(self.where, message, window, "")
+
     def _received(self, outcome: Any, wait: float | None) -> Message:
         """The message the in-process session would give for what httpx2's ``receive`` gave
         (a wsproto event) or raised."""
@@ -174,13 +204,22 @@ class _LiveSession:
             raise TypeError(f"unexpected WebSocket event {outcome!r}")
         return dict(self._closed)
 
-    def _closing(self, code: int, reason: str | None) -> bool:
+    def _closing(self, code: int, reason: str | None, how: str | None = None) -> bool:
         """Check a close by the test and record it; False if the test had closed already."""
         check_close(code, reason)
         self._require()
         if self._test_closed:
             return False
-        self._test_closed = f"closed by the test with code {code}"
+        self._test_closed = how or f"closed by the test with code {code}"
+        return True
+
+    def _dropping(self) -> bool:
+        """Record a drop by the test and cut the connection: the socket is shut down, without a
+        close frame; False if the test had closed already."""
+        if not self._closing(ABNORMAL_CLOSURE, None, "dropped by the test (no close frame)"):
+            return False
+        with contextlib.suppress(OSError):  # the server may have closed it already
+            self._session.stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
         return True
 
 
@@ -212,12 +251,27 @@ class LiveWebSocketSession(_LiveSession, SessionMethods):
     def receive(self, timeout: float | None = None) -> Message:
         """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         wait = self._wait(timeout)
-        return dict(self._closed) if self._closed else self._received(_outcome(self._session.receive, wait), wait)
+        known = self._known(take=True)
+        return known if known is not None else self._received(_outcome(self._session.receive, wait), wait)
+
+    def expect_nothing(self, within: float) -> None:
+        """Assert that the app sends nothing, and does not close, for ``within`` seconds (see
+        :meth:`AsyncWebSocketSession.expect_nothing <asgitest.AsyncWebSocketSession.expect_nothing>`)."""
+        window = self._window(within)
+        known = self._known(take=False)
+        if known is not None:
+            raise self._unexpected(known, window)
+        self._arrived(_outcome(self._session.receive, window), window)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
         if self._closing(code, reason):
             self._session.close(code, reason)
+
+    def drop(self) -> None:
+        """End the connection as a lost network would: the TCP connection is cut, without a
+        close frame (see :meth:`AsyncWebSocketSession.drop <asgitest.AsyncWebSocketSession.drop>`)."""
+        self._dropping()
 
 
 class AsyncLiveWebSocketSession(_LiveSession, AsyncSessionMethods):
@@ -250,11 +304,24 @@ class AsyncLiveWebSocketSession(_LiveSession, AsyncSessionMethods):
     async def receive(self, timeout: float | None = None) -> Message:
         """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
         wait = self._wait(timeout)
-        if self._closed:
-            return dict(self._closed)
-        return self._received(await _async_outcome(self._session.receive, wait), wait)
+        known = self._known(take=True)
+        return known if known is not None else self._received(await _async_outcome(self._session.receive, wait), wait)
+
+    async def expect_nothing(self, within: float) -> None:
+        """Assert that the app sends nothing, and does not close, for ``within`` seconds (see
+        :meth:`AsyncWebSocketSession.expect_nothing <asgitest.AsyncWebSocketSession.expect_nothing>`)."""
+        window = self._window(within)
+        known = self._known(take=False)
+        if known is not None:
+            raise self._unexpected(known, window)
+        self._arrived(await _async_outcome(self._session.receive, window), window)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the session: the app receives ``websocket.disconnect`` with ``code`` and ``reason``."""
         if self._closing(code, reason):
             await self._session.close(code, reason)
+
+    async def drop(self) -> None:
+        """End the connection as a lost network would: the TCP connection is cut, without a
+        close frame (see :meth:`AsyncWebSocketSession.drop <asgitest.AsyncWebSocketSession.drop>`)."""
+        self._dropping()
