@@ -8,6 +8,16 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+# pytester restores sys.modules after each in-process run, dropping the modules first imported
+# there; importing one of them again later makes a second copy of half a package (Starlette's
+# routing, then FastAPI's, no longer agree). What the runs below import is imported here first.
+import starlette.applications  # noqa: E402
+import starlette.background  # noqa: E402
+import starlette.responses  # noqa: E402
+import starlette.routing  # noqa: E402, F401
+
+import asgitest._live  # noqa: E402, F401  (uvicorn)
+
 APP = """
 import pytest
 from starlette.applications import Starlette
@@ -35,6 +45,22 @@ async def slow(request):
 async def fail(request):
     raise ValueError("the app failed on the server")
 
+def failing_task():
+    raise ValueError("the background task failed")
+
+async def then_fail(request):
+    from starlette.background import BackgroundTask
+
+    return PlainTextResponse("ok", background=BackgroundTask(failing_task))
+
+async def login(request):
+    response = JSONResponse({"user": request.query_params["name"]})
+    response.set_cookie("user", request.query_params["name"])
+    return response
+
+async def me(request):
+    return JSONResponse({"user": request.cookies.get("user"), "greeting": request.state.greeting})
+
 async def echo(websocket):
     await websocket.accept()
     text = await websocket.receive_text()
@@ -43,7 +69,15 @@ async def echo(websocket):
 
 def make_app():
     return Starlette(
-        routes=[Route("/", home), Route("/slow", slow), Route("/fail", fail), WebSocketRoute("/ws", echo)],
+        routes=[
+            Route("/", home),
+            Route("/slow", slow),
+            Route("/fail", fail),
+            Route("/login", login),
+            Route("/then-fail", then_fail),
+            Route("/me", me),
+            WebSocketRoute("/ws", echo),
+        ],
         lifespan=lifespan,
     )
 
@@ -295,3 +329,107 @@ def test_the_live_marker(project: pytest.Pytester) -> None:
         """
     )
     project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=2)
+
+
+FACTORY_TESTS = textwrap.dedent("""
+    import pytest
+    from conftest import STATE
+
+    MADE = []
+
+    def test_three_users_each_with_their_cookies(asgi_client, asgi_client_factory):
+        users = {name: asgi_client_factory(headers={"x-user": name}) for name in ("ada", "bob")}
+        users["cyd"] = asgi_client
+        for name, client in users.items():
+            assert client.get("/login", params={"name": name}).json() == {"user": name}
+        for name, client in users.items():  # each jar kept its own cookie; the lifespan state is shared
+            assert client.get("/me").json() == {"user": name, "greeting": "hello"}
+            with client.websocket_connect("/ws") as ws:
+                ws.send_text(name)
+                assert ws.receive_text() == name.upper()
+        assert users["ada"].headers["x-user"] == "ada"
+        assert users["ada"].base_url == asgi_client.base_url  # live: the same server
+        assert STATE["lifespans"] == 1
+        MADE.extend([users["ada"], users["bob"]])
+
+    def test_they_were_closed_and_the_lifespan_ran_once():
+        assert STATE == {"lifespans": 1, "closed": 1}
+        assert all(client.is_closed for client in MADE)
+
+    def test_the_loop_is_shared_so_the_backend_cannot_differ(asgi_client_factory):
+        with pytest.raises(TypeError, match="backend cannot differ"):
+            asgi_client_factory(backend="trio")
+""")
+
+
+@pytest.mark.parametrize("mode", [(), ("--asgi-live",)])
+def test_the_sync_client_factory(project: pytest.Pytester, mode: tuple[str, ...]) -> None:
+    project.makepyfile(FACTORY_TESTS)
+    project.runpytest(*mode, *WITHOUT_ASYNCIO).assert_outcomes(passed=3)
+
+
+ASYNC_FACTORY_TESTS = textwrap.dedent("""
+    from conftest import STATE
+
+    MADE = []
+
+    @MARK
+    async def test_three_users_each_with_their_cookies(async_asgi_client, async_asgi_client_factory):
+        users = {"ada": async_asgi_client_factory(), "bob": async_asgi_client_factory(), "cyd": async_asgi_client}
+        for name, client in users.items():
+            assert (await client.get("/login", params={"name": name})).json() == {"user": name}
+        for name, client in users.items():
+            assert (await client.get("/me")).json() == {"user": name, "greeting": "hello"}
+            async with client.websocket_connect("/ws") as ws:
+                await ws.send_text(name)
+                assert await ws.receive_text() == name.upper()
+        async with async_asgi_client_factory() as dan:  # entering one runs no second lifespan
+            assert (await dan.get("/me")).json() == {"user": None, "greeting": "hello"}
+        assert STATE["lifespans"] == STATE["closed"] + 1  # this test's, alone
+        MADE.extend([users["ada"], users["bob"]])
+
+    def test_they_were_closed_and_the_lifespan_ran_once():
+        assert STATE["lifespans"] == STATE["closed"]
+        assert all(client.is_closed for client in MADE)
+""")
+
+
+@pytest.mark.parametrize("mode", [(), ("--asgi-live",)])
+def test_the_async_client_factory_under_anyio(project: pytest.Pytester, mode: tuple[str, ...]) -> None:
+    prefix = """
+        import pytest
+
+        @pytest.fixture(params=["asyncio", "trio"])
+        def anyio_backend(request):
+            return request.param
+
+        MARK = pytest.mark.anyio
+    """
+    project.makepyfile(textwrap.dedent(prefix) + ASYNC_FACTORY_TESTS)
+    project.runpytest(*mode, *WITHOUT_ASYNCIO).assert_outcomes(passed=3)
+
+
+def test_the_async_client_factory_under_pytest_asyncio(project: pytest.Pytester) -> None:
+    project.makepyfile("import pytest\nMARK = pytest.mark.asyncio\n" + ASYNC_FACTORY_TESTS)
+    project.runpytest(*WITH_ASYNCIO).assert_outcomes(passed=2)
+
+
+def test_a_factory_client_s_failure_is_raised_at_the_end_of_the_test(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        @pytest.mark.anyio
+        async def test_background_failure(async_asgi_client_factory):
+            client = async_asgi_client_factory()
+            response = await client.get("/then-fail", extensions={"wait_for_app": False})
+            assert response.text == "ok"  # the task fails after the response: raised at the end
+        """
+    )
+    result = project.runpytest(*WITHOUT_ASYNCIO)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*ValueError: the background task failed*"])

@@ -36,6 +36,15 @@ class Engine:
         self.lifespan: Lifespan | None = None
         self.lifespan_loop: object = None  # the loop the lifespan runs on (see current_loop)
         self.loop_noticed = False
+        self.joined: Engine | None = None  # the engine whose lifespan this one shares (see join)
+
+    def join(self, host: Engine) -> None:
+        """Share ``host``'s lifespan, as the connections of one server share its app's: its
+        state reaches this engine's scopes, and this engine runs no lifespan of its own."""
+        if self.lifespan is not None:
+            raise RuntimeError(f"{self.config.label} runs a lifespan of its own; it cannot share another's")
+        self.joined = host.joined or host
+        self.config.app_state = self.joined.config.app_state
 
     def check_loop(self) -> None:
         """Note, once, a request made on another loop than the running lifespan's: what the
@@ -71,7 +80,10 @@ class Engine:
         return AsyncWebSocketSession(request, self.config, self.registry, timeout)
 
     async def startup(self) -> None:
-        """Run the lifespan startup (at most one lifespan at a time)."""
+        """Run the lifespan startup (at most one lifespan at a time; none for an engine that
+        shares another's)."""
+        if self.joined is not None:
+            return
         if self.lifespan is not None:
             raise RuntimeError("the client's lifespan is already running; leave the client before re-entering")
         lifespan = Lifespan(self.config, self.registry)

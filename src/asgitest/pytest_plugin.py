@@ -10,6 +10,10 @@ Define an ``app`` fixture returning your ASGI app, then ask for a client::
         async with async_asgi_client.websocket_connect("/ws") as ws:
             ...
 
+For several users, ``asgi_client_factory(**options)`` (and ``async_asgi_client_factory``)
+makes more clients of the same app, each with its own cookie jar, sharing the fixture
+client's lifespan and loop, all closed at teardown.
+
 ``asgi_client`` is a :class:`~asgitest.TestClient` entered (lifespan running)
 for the test and closed at teardown. ``async_asgi_client`` is an
 :class:`~asgitest.AsyncTestClient`; its lifespan runs around the test function
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -53,6 +58,7 @@ _FINDINGS_PLUGIN = "asgitest-findings"
 _PREVIOUS_DEFAULTS = pytest.StashKey[Defaults | None]()
 _REPORT_ATTR = "asgitest_findings"
 _ENTER_ATTR = "_asgitest_async_client"
+_MADE_ATTR = "_asgitest_factory_clients"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -175,6 +181,106 @@ def async_asgi_client(app: Any, asgi_client_options: dict[str, Any], request: py
     yield client
 
 
+@pytest.fixture
+def asgi_client_factory(
+    app: Any, asgi_client: Any, asgi_client_options: dict[str, Any]
+) -> Iterator[Callable[..., Any]]:
+    """Make more sync clients of the ``app`` fixture, one per user::
+
+        bob = asgi_client_factory(headers={"x-user": "bob"})
+
+    Each call returns a new client with its own cookie jar, headers and options (keywords,
+    over ``asgi_client_options``). All share ``asgi_client``'s lifespan (its state included)
+    and loop; live, its server. All are closed at teardown, before ``asgi_client``.
+    """
+    made: list[Any] = []
+
+    def factory(**options: Any) -> Any:
+        merged = _factory_options(asgi_client_options, options)
+        server = getattr(asgi_client, "server", None)
+        if server is not None:  # live: another client of the same server
+            client = server.client(**merged)
+        else:
+            from ._sync import TestClient
+
+            client = _joined(TestClient(app, **merged), asgi_client)
+        made.append(client)
+        return client
+
+    yield factory
+    _close_all(made)
+
+
+@pytest.fixture
+def async_asgi_client_factory(
+    app: Any, async_asgi_client: Any, asgi_client_options: dict[str, Any], request: pytest.FixtureRequest
+) -> Callable[..., Any]:
+    """Make more async clients of the ``app`` fixture, one per user (see
+    :func:`asgi_client_factory`). They share ``async_asgi_client``'s lifespan and loop
+    (live, its server) and are closed at the end of the test function, on its loop."""
+    made: list[Any] = []
+    setattr(request.node, _MADE_ATTR, made)
+
+    def factory(**options: Any) -> Any:
+        merged = _factory_options(asgi_client_options, options)
+        server = getattr(async_asgi_client, "server", None)
+        if server is not None:
+            client = server.async_client(**merged)
+        else:
+            from ._client import AsyncTestClient
+
+            client = _joined(AsyncTestClient(app, **merged), async_asgi_client)
+        made.append(client)
+        return client
+
+    return factory
+
+
+def _factory_options(defaults: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    shared = sorted({"backend", "backend_options"} & options.keys())
+    if shared:
+        raise TypeError(
+            f"a client factory's clients share the loop of the fixture's client: {', '.join(shared)} "
+            "cannot differ (set it in the asgi_client_options fixture)"
+        )
+    return {**defaults, **options}
+
+
+def _joined(client: Any, host: Any) -> Any:
+    """``client``, sharing ``host``'s lifespan (see :meth:`Engine.join <asgitest._engine.Engine.join>`)."""
+    client._engine.join(host._engine)
+    client.app_state = host.app_state
+    return client
+
+
+def _close_all(clients: list[Any]) -> None:
+    """Close every client; then raise the first error one of them raised."""
+    errors: list[BaseException] = []
+    for client in clients:
+        try:
+            client.close()
+        except Exception as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+async def _aclose_all(clients: list[Any], exc_info: tuple[Any, Any, Any] | None) -> None:
+    """Close every async client; then raise the first error one of them raised, unless the
+    test is failing already (``exc_info``): then its clients leave as from ``async with``."""
+    errors: list[BaseException] = []
+    for client in clients:
+        try:
+            if exc_info is None:
+                await client.aclose()
+            else:
+                await client.__aexit__(*exc_info)
+        except Exception as exc:
+            errors.append(exc)
+    if errors and exc_info is None:
+        raise errors[0]
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """Run a test that uses ``async_asgi_client`` inside ``async with client`` on its own loop."""
@@ -183,19 +289,30 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if client is None or function is None or not inspect.iscoroutinefunction(function):
         yield
         return
-    item.obj = _inside(client, function)  # type: ignore[attr-defined]
+    item.obj = _inside(client, getattr(item, _MADE_ATTR, []), function)  # type: ignore[attr-defined]
     try:
         yield
     finally:
         item.obj = function  # type: ignore[attr-defined]
         delattr(item, _ENTER_ATTR)
+        if hasattr(item, _MADE_ATTR):
+            delattr(item, _MADE_ATTR)
 
 
-def _inside(client: Any, function: Callable[..., Any]) -> Callable[..., Any]:
+def _inside(client: Any, made: list[Any], function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` run inside ``async with client``, then the factory's clients (``made``)
+    closed before the client leaves."""
+
     @functools.wraps(function)
     async def run(*args: Any, **kwargs: Any) -> Any:
         async with client:
-            return await function(*args, **kwargs)
+            try:
+                result = await function(*args, **kwargs)
+            except BaseException:
+                await _aclose_all(made, sys.exc_info())
+                raise
+            await _aclose_all(made, None)
+            return result
 
     return run
 
