@@ -34,3 +34,6 @@ SERVER = _because(
 BACKGROUND = _because(
     "wait_for_app and wait_idle see the app's tasks in-process; a server runs background work on its own"
 )
+EXTENSIONS = _because(
+    "the extensions a scope offers are the in-process client's choice (extensions=); uvicorn offers its own"
+)

@@ -6,11 +6,13 @@ here, and the test that the table and this list agree keeps it that way.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 
 from asgitest import ASGIProtocolError
+from asgitest._config import KNOWN_EXTENSIONS
 from asgitest._protocol import (
     RELAXED,
     RULES,
@@ -32,6 +34,18 @@ RETURN = "the app returns"
 STARTUP = ("server", "lifespan.startup")
 SHUTDOWN = ("server", "lifespan.shutdown")
 STARTED = {"type": "lifespan.startup.complete"}
+#: Every extension whose messages the http machine checks (all but the scope-only ``tls``).
+EVERY_EXTENSION = KNOWN_EXTENSIONS - {"tls", "websocket.http.response"}
+
+
+class _File:
+    """Stands in for an open file: what a zero-copy send asks of one is its descriptor."""
+
+    def fileno(self) -> int:
+        return 3
+
+
+FILE = _File()
 
 
 def head(status: int = 200, *headers: tuple[Any, Any], **extra: Any) -> dict[str, Any]:
@@ -52,6 +66,20 @@ VIOLATIONS: list[tuple[str, str, list[Any]]] = [
     ("http-unknown-type", "http", [{"type": "http.response.strat"}]),
     ("http-unknown-type", "http", [START, {"type": "websocket.send", "text": "x"}]),
     ("http-push-offered", "http", [{"type": "http.response.push", "path": "/style.css", "headers": []}]),
+    ("http-extension-offered", "http", [{"type": "http.response.early_hint", "links": []}]),
+    ("http-extension-offered", "http", [START, {"type": "http.response.pathsend", "path": "/a.txt"}]),
+    ("http-early-hint-before-start", "http+", [START, {"type": "http.response.early_hint", "links": []}]),
+    ("http-early-hint-links", "http+", [{"type": "http.response.early_hint", "links": "</a>"}]),
+    ("http-early-hint-links", "http+", [{"type": "http.response.early_hint", "links": ["</a>"]}]),
+    ("http-pathsend-path", "http+", [START, {"type": "http.response.pathsend", "path": "a.txt"}]),
+    (
+        "http-pathsend-alone",
+        "http+",
+        [START, {**BODY, "more_body": True}, {"type": "http.response.pathsend", "path": "/a"}],
+    ),
+    ("http-zerocopysend-file", "http+", [START, {"type": "http.response.zerocopysend", "file": io.BytesIO()}]),
+    ("http-zerocopysend-range", "http+", [START, {"type": "http.response.zerocopysend", "file": FILE, "count": -1}]),
+    ("http-push-path", "http+", [START, {"type": "http.response.push", "path": b"/a.css", "headers": []}]),
     ("http-start-first", "http", [BODY]),
     ("http-debug-info-dict", "http", [START, {"type": "http.response.debug", "info": 5}]),
     ("http-debug-info-dict", "http", [{"type": "http.response.debug"}]),
@@ -132,6 +160,7 @@ VIOLATIONS: list[tuple[str, str, list[Any]]] = [
     ("ws-close-code-range", "websocket", [ACCEPT, {"type": "websocket.close", "code": 999}]),
     ("ws-close-reason-str", "websocket", [{"type": "websocket.close", "reason": 5}]),
     ("ws-close-reason-length", "websocket", [ACCEPT, {"type": "websocket.close", "reason": "é" * 62}]),
+    ("ws-denial-offered", "websocket-", [DENY]),
     ("ws-denial-in-handshake", "websocket", [ACCEPT, DENY]),
     ("ws-denial-in-handshake", "websocket", [DENY, ACCEPT]),
     ("ws-denial-in-handshake", "websocket", [DENY, {"type": "websocket.send", "text": "x"}]),
@@ -154,8 +183,10 @@ VIOLATIONS: list[tuple[str, str, list[Any]]] = [
 def machine(scope: str, *, strict: bool = True) -> Checker:
     if scope == "http":
         return HTTPProtocol("GET /x", strict=strict)
-    if scope == "websocket":
-        return WebSocketProtocol("WebSocket /ws", strict=strict, offered=["chat"])
+    if scope == "http+":  # every extension offered
+        return HTTPProtocol("GET /x", strict=strict, offered=EVERY_EXTENSION)
+    if scope.startswith("websocket"):  # "websocket-": no denial response offered
+        return WebSocketProtocol("WebSocket /ws", strict=strict, offered=["chat"], denials=scope == "websocket")
     return LifespanProtocol("lifespan", strict=strict)
 
 
@@ -335,7 +366,8 @@ def test_every_state_and_message_type_is_a_move_or_a_refusal() -> None:
     from asgitest._protocol._rules import RULES
 
     http_types = ["http.response.start", "http.response.body", "http.response.trailers", "http.response.debug"]
-    http_types.append("http.response.push")
+    http_types += ["http.response.push", "http.response.early_hint", "http.response.pathsend"]
+    http_types.append("http.response.zerocopysend")
     ws_types = ["websocket.accept", "websocket.send", "websocket.close"]
     ws_types += ["websocket.http.response.start", "websocket.http.response.body"]
     for moves, refused, states, types in (

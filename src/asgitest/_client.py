@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 
@@ -15,6 +15,7 @@ from ._config import (
     as_asgi3,
     check_seconds,
     check_timeout,
+    offered_extensions,
     suite_defaults,
 )
 from ._engine import Engine, EngineTransport, reading_whole
@@ -53,6 +54,7 @@ def make_config(
     wait_for_app: bool,
     strict: bool | None,
     transcripts: bool = True,
+    extensions: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> ClientConfig:
     """The configuration both clients build from their constructor arguments; what they were
     not given is the suite's default (:func:`~asgitest._config.suite_defaults`)."""
@@ -67,6 +69,7 @@ def make_config(
         wait_for_app=wait_for_app,
         strict=defaults.strict if strict is None else bool(strict),
         transcripts=bool(transcripts),
+        extensions=offered_extensions(extensions),
     )
 
 
@@ -221,6 +224,12 @@ class AsyncTestClient(WebSocketConnector[AsyncWebSocketSession], httpx2.AsyncCli
         transcripts: whether each connection keeps its last ASGI events, which error
             messages end with. Off, a suite of many WebSocket messages runs a little faster
             (see the performance page) and its errors say less.
+        extensions: the ASGI extensions the scopes offer, merged over the defaults (those
+            Starlette's TestClient offers: ``http.response.debug``, ``http.response.trailers``,
+            ``websocket.http.response``); a value of None withholds one. The others are
+            ``http.response.early_hint``, ``http.response.pathsend``,
+            ``http.response.zerocopysend``, ``http.response.push`` and ``tls`` (see the
+            extensions page).
     """
 
     __test__ = False
@@ -240,9 +249,19 @@ class AsyncTestClient(WebSocketConnector[AsyncWebSocketSession], httpx2.AsyncCli
         wait_for_app: bool = True,
         strict: bool | None = None,
         transcripts: bool = True,
+        extensions: Mapping[str, Mapping[str, Any] | None] | None = None,
     ) -> None:
         config = make_config(
-            app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict, transcripts
+            app,
+            raise_server_exceptions,
+            root_path,
+            client,
+            timeout,
+            grace_period,
+            wait_for_app,
+            strict,
+            transcripts,
+            extensions,
         )
         self.app, self.app_state, self._engine = config.app, config.app_state, Engine(config)
         options = httpx_options(config, base_url, headers, follow_redirects, cookies)

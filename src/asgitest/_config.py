@@ -23,6 +23,7 @@ __all__ = [
     "as_asgi3",
     "check_seconds",
     "check_timeout",
+    "offered_extensions",
     "set_suite_defaults",
     "suite_defaults",
 ]
@@ -132,6 +133,50 @@ def check_window(value: object, source: str) -> float:
     return float(value)
 
 
+#: The extensions a scope offers unless the client says otherwise: Starlette's TestClient's
+#: (uvicorn, in its default HTTP/1.1 mode, offers none of its own), so that the app takes the
+#: code path it takes in production.
+DEFAULT_EXTENSIONS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "http.response.debug": {},
+    "http.response.trailers": {},
+    "websocket.http.response": {},
+}
+
+#: Every extension a client can offer: those whose messages it handles, and ``tls``, which
+#: only informs the app (its value is what the scope says of the connection).
+KNOWN_EXTENSIONS: Final = frozenset(
+    {
+        *DEFAULT_EXTENSIONS,
+        "http.response.early_hint",
+        "http.response.pathsend",
+        "http.response.zerocopysend",
+        "http.response.push",
+        "tls",
+    }
+)
+
+
+def offered_extensions(extensions: object) -> dict[str, dict[str, Any]]:
+    """The extensions a client offers: :data:`DEFAULT_EXTENSIONS` with ``extensions`` merged
+    over them (a value of None withholds one)."""
+    if extensions is None:
+        extensions = {}
+    if not isinstance(extensions, Mapping):
+        raise TypeError(f"extensions is a dict of extension names to dicts (or None), not {extensions!r:.60}")
+    offered = {name: dict(value) for name, value in DEFAULT_EXTENSIONS.items()}
+    for name, value in extensions.items():
+        if name not in KNOWN_EXTENSIONS:
+            known = ", ".join(sorted(KNOWN_EXTENSIONS))
+            raise ValueError(f"asgitest does not implement the extension {name!r}; it offers {known}")
+        if value is None:
+            offered.pop(name, None)
+        elif isinstance(value, Mapping):
+            offered[name] = dict(value)
+        else:
+            raise TypeError(f"the value of the extension {name!r} is a dict, or None to withhold it, not {value!r:.60}")
+    return offered
+
+
 _client_numbers = itertools.count(1)
 
 
@@ -153,6 +198,20 @@ class ClientConfig:
     transcripts: bool = True
     app_state: dict[str, Any] = field(default_factory=dict)
     number: int = field(default_factory=lambda: next(_client_numbers))
+    #: The extensions the scopes offer (see :func:`offered_extensions`).
+    extensions: dict[str, dict[str, Any]] = field(default_factory=lambda: offered_extensions(None))
+
+    def __post_init__(self) -> None:
+        #: The names offered to an http scope, and to a websocket scope.
+        self.http_extensions = frozenset(name for name in self.extensions if not name.startswith("websocket."))
+        self.websocket_extensions = frozenset(
+            name for name in self.extensions if name.startswith("websocket.") or name == "tls"
+        )
+
+    def scope_extensions(self, names: frozenset[str]) -> dict[str, dict[str, Any]]:
+        """The ``extensions`` of a new scope: each of ``names``, with a copy of its value."""
+        extensions = self.extensions
+        return {name: dict(extensions[name]) for name in names}
 
     def transcript(self, where: str) -> Transcript:
         """A new connection's transcript: recording, unless the client was made without."""

@@ -30,6 +30,7 @@ from ._backend import cancelled_exc_class
 from ._config import ClientConfig
 from ._connection import Connection
 from ._errors import AppCancelledWarning, ASGITimeoutError, is_disconnect_exit
+from ._extensions import deliver
 from ._protocol import HTTPProtocol, HTTPState
 from ._registry import Registry
 from ._request_body import RequestBody
@@ -41,6 +42,10 @@ from ._wait import Flag
 __all__ = ["HTTPExchange", "read_timeout", "waits_for_app"]
 
 _DISCONNECT = {"type": "http.disconnect"}
+#: The messages of extensions that :func:`~asgitest._extensions.deliver` acts on.
+_EXTENSIONS = frozenset(
+    {"http.response.early_hint", "http.response.push", "http.response.pathsend", "http.response.zerocopysend"}
+)
 _AFTER_DISCONNECT = (
     "the client disconnected ({}). A server would let it run on: stop when receive() returns "
     "http.disconnect (Starlette: await request.is_disconnected()) or when a send raises."
@@ -79,7 +84,9 @@ class HTTPExchange(Connection):
         where = f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
         self.number = registry.number()
         transcript = config.transcript(f"{where} (connection #{self.number} of {config.label})")
-        protocol = HTTPProtocol(where, strict=config.strict, transcript=transcript, head=request.method == "HEAD")
+        head = request.method == "HEAD"
+        offered = config.http_extensions
+        protocol = HTTPProtocol(where, strict=config.strict, transcript=transcript, head=head, offered=offered)
         super().__init__(where, config, registry, protocol)
         self.request = request
         self.began = time.perf_counter()  # for the response's ``elapsed``
@@ -90,6 +97,8 @@ class HTTPExchange(Connection):
         self.headers: list[tuple[bytes, bytes]] = []
         self.trailers: list[tuple[bytes, bytes]] = []
         self.debug: dict[str, Any] | None = None
+        self.early_hints: list[list[bytes]] = []  # the links of each early hint, in order
+        self.pushes: list[dict[str, Any]] = []  # the path and headers of each server push
         self.head_event = Flag()
         self.complete_event = Flag()
         self.scope: Scope = {}
@@ -169,6 +178,8 @@ class HTTPExchange(Connection):
                 self.complete_event.set()
         elif kind == "http.response.debug":
             self.debug = dict(message.get("info", {}))
+        elif kind in _EXTENSIONS:
+            await deliver(self, kind, message)
         # else: a message the protocol drops (a push promise nobody offered, without strict)
 
     async def _run_app(self) -> None:

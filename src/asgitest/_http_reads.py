@@ -308,6 +308,11 @@ def _response(exchange: HTTPExchange, stream: httpx2.SyncByteStream | httpx2.Asy
         request=exchange.request,
         extensions={"http_version": b"HTTP/1.1", "http.response.trailers": exchange.trailers},
     )
+    offered = exchange.protocol.offered
+    if "http.response.early_hint" in offered:
+        response.extensions["http.response.early_hint"] = exchange.early_hints
+    if "http.response.push" in offered:
+        response.extensions["http.response.push"] = exchange.pushes
     if exchange.debug is not None:
         response.extensions["http.response.debug"] = exchange.debug
         for name in ("template", "context"):

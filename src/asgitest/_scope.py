@@ -65,7 +65,7 @@ def http_scope(request: httpx2.Request, config: ClientConfig) -> Scope:
     scope = _common(request, config)
     scope["type"] = "http"
     scope["method"] = request.method
-    scope["extensions"] = {"http.response.debug": {}, "http.response.trailers": {}}
+    scope["extensions"] = config.scope_extensions(config.http_extensions)
     return scope
 
 
@@ -75,7 +75,7 @@ def websocket_scope(request: httpx2.Request, config: ClientConfig) -> Scope:
     scope["type"] = "websocket"
     offered = request.headers.get("sec-websocket-protocol")
     scope["subprotocols"] = [p.strip() for p in offered.split(",") if p.strip()] if offered else []
-    scope["extensions"] = {"websocket.http.response": {}}
+    scope["extensions"] = config.scope_extensions(config.websocket_extensions)
     return scope
 
 

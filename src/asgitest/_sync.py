@@ -16,7 +16,7 @@ a WebSocket message the app already sent is taken without any.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -230,9 +230,19 @@ class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):
         wait_for_app: bool = True,
         strict: bool | None = None,
         transcripts: bool = True,
+        extensions: Mapping[str, Mapping[str, Any] | None] | None = None,
     ) -> None:
         config = make_config(
-            app, raise_server_exceptions, root_path, client, timeout, grace_period, wait_for_app, strict, transcripts
+            app,
+            raise_server_exceptions,
+            root_path,
+            client,
+            timeout,
+            grace_period,
+            wait_for_app,
+            strict,
+            transcripts,
+            extensions,
         )
         self.app, self.app_state, self._engine = config.app, config.app_state, Engine(config)
         self._loop = shared_loop(backend, backend_options)

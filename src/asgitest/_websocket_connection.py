@@ -38,7 +38,11 @@ class WebSocketConnection(Connection):
         path = scope["path"]
         where = f"WebSocket {path} (connection #{registry.number()} of {config.label})"
         protocol = WebSocketProtocol(
-            where, strict=config.strict, transcript=config.transcript(where), offered=scope["subprotocols"]
+            where,
+            strict=config.strict,
+            transcript=config.transcript(where),
+            offered=scope["subprotocols"],
+            denials="websocket.http.response" in config.websocket_extensions,
         )
         super().__init__(where, config, registry, protocol)
         self.scope = scope

@@ -194,20 +194,7 @@ def asgi_client_factory(
     and loop; live, its server. All are closed at teardown, before ``asgi_client``.
     """
     made: list[Any] = []
-
-    def factory(**options: Any) -> Any:
-        merged = _factory_options(asgi_client_options, options)
-        server = getattr(asgi_client, "server", None)
-        if server is not None:  # live: another client of the same server
-            client = server.client(**merged)
-        else:
-            from ._sync import TestClient
-
-            client = _joined(TestClient(app, **merged), asgi_client)
-        made.append(client)
-        return client
-
-    yield factory
+    yield _client_factory(app, asgi_client, asgi_client_options, made, sync=True)
     _close_all(made)
 
 
@@ -220,16 +207,26 @@ def async_asgi_client_factory(
     (live, its server) and are closed at the end of the test function, on its loop."""
     made: list[Any] = []
     setattr(request.node, _MADE_ATTR, made)
+    return _client_factory(app, async_asgi_client, asgi_client_options, made, sync=False)
+
+
+def _client_factory(
+    app: Any, host: Any, defaults: dict[str, Any], made: list[Any], *, sync: bool
+) -> Callable[..., Any]:
+    """The factory of a client fixture: each call makes a client like ``host`` (sync or
+    async), with ``defaults`` and the call's options, sharing its lifespan (or, live, its
+    server), and adds it to ``made``."""
 
     def factory(**options: Any) -> Any:
-        merged = _factory_options(asgi_client_options, options)
-        server = getattr(async_asgi_client, "server", None)
-        if server is not None:
-            client = server.async_client(**merged)
+        merged = _factory_options(defaults, options)
+        server = getattr(host, "server", None)
+        if server is not None:  # live: another client of the same server
+            client = server.client(**merged) if sync else server.async_client(**merged)
         else:
             from ._client import AsyncTestClient
+            from ._sync import TestClient
 
-            client = _joined(AsyncTestClient(app, **merged), async_asgi_client)
+            client = _joined((TestClient if sync else AsyncTestClient)(app, **merged), host)
         made.append(client)
         return client
 

@@ -22,6 +22,10 @@ State = enum.Enum | str
 
 _Move = TypeVar("_Move")
 
+#: The values of extension messages that may be of any type: the debug ``info``
+#: ("Dict[Unicode string, Any]"), and the file object of a zero-copy send.
+_FREE_VALUES = frozenset({("info", "http.response.debug"), ("file", "http.response.zerocopysend")})
+
 #: Header names already seen to be tokens (a few dozen in any suite).
 _token_names: set[bytes] = set()
 
@@ -73,8 +77,8 @@ class Checker:
             raise self.error("message-type", message, state)
         if self.strict:  # a relaxed rule: no walk at all otherwise
             for key, value in message.items():
-                if key == "headers" or (key == "info" and kind == "http.response.debug"):
-                    continue  # any iterable (checked as headers), and "Dict[Unicode string, Any]"
+                if key == "headers" or (key, kind) in _FREE_VALUES:
+                    continue  # any iterable (checked as headers), and what an extension lets through
                 problem = _unserializable(value, 0) if type(key) is str else f"the key {key!r:.40} is not a str"
                 if problem is not None:
                     raise self.error("message-value-types", message, state, f"In {key!r:.40}: {problem}.")

@@ -12,20 +12,26 @@ Rules of this module:
 3. The test's side has one move, :meth:`HTTPProtocol.client_disconnects`: from then on
    the app's sends are refused (:attr:`HTTPProtocol.refusing`; the shell raises
    ``ClientDisconnected`` in the app, as a server raises an ``OSError``).
+4. An extension's message is checked only where the scope offered the extension
+   (``offered``); elsewhere it breaks ``http-extension-offered`` (a push, the relaxed
+   ``http-push-offered``: it is dropped). A body sent as a file (``pathsend``,
+   ``zerocopysend``) is a move whose bytes the shell reads, then counts with
+   :meth:`HTTPProtocol.file_sent`, as a body message's are counted.
 """
 
 from __future__ import annotations
 
 import enum
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._checks import Checker
 from ._errors import ASGIProtocolError
 from ._transcript import Transcript
 
-__all__ = ["MOVES", "REFUSED", "HTTPProtocol", "HTTPState"]
+__all__ = ["DEFAULT_OFFERED", "MOVES", "REFUSED", "HTTPProtocol", "HTTPState"]
 
 
 class HTTPState(enum.Enum):
@@ -39,6 +45,8 @@ class HTTPState(enum.Enum):
 
 START, BODY, TRAILERS, DONE = HTTPState
 _NO_BODY_STATUSES = frozenset({204, 304})
+#: What a scope offers unless told otherwise (the client's defaults).
+DEFAULT_OFFERED = frozenset({"http.response.debug", "http.response.trailers"})
 
 
 class HTTPProtocol(Checker):
@@ -48,23 +56,33 @@ class HTTPProtocol(Checker):
     """
 
     __slots__ = (
+        "_bodied",
         "_debugged",
         "_declared",
         "_sent",
         "disconnect_reason",
         "disconnected_at",
         "head",
+        "offered",
         "state",
         "status",
         "trailers",
     )
 
     def __init__(
-        self, where: str, *, strict: bool = True, transcript: Transcript | None = None, head: bool = False
+        self,
+        where: str,
+        *,
+        strict: bool = True,
+        transcript: Transcript | None = None,
+        head: bool = False,
+        offered: frozenset[str] = DEFAULT_OFFERED,
     ) -> None:
         super().__init__(where, strict=strict, transcript=transcript)
         self.state = HTTPState.START
         self.head = head
+        self.offered = offered  # the extensions the scope offered
+        self._bodied = False  # a body message was sent (a pathsend cannot follow)
         self.status = 0
         self.trailers = False
         self._declared: int | None = None  # the content-length the start declared
@@ -96,6 +114,11 @@ class HTTPProtocol(Checker):
     def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""
         state, kind, move = self.lookup(message, MOVES)
+        if kind in _EXTENSION_TYPES and kind not in self.offered:
+            if kind == "http.response.push":
+                self.broken("http-push-offered", message, state)
+                return _IGNORED
+            raise self.error("http-extension-offered", message, state, f"The scope offered {sorted(self.offered)}.")
         if move is not None:
             return move(self, message) or kind
         refused = REFUSED.get((state, kind))
@@ -114,9 +137,47 @@ class HTTPProtocol(Checker):
             self.broken("http-debug-before-start", message, state, "It was sent twice." if self._debugged else "")
         self._debugged = True
 
-    def _push(self, message: Mapping[str, Any]) -> str:
-        self.broken("http-push-offered", message, self.state)
-        return _IGNORED
+    def _push(self, message: Mapping[str, Any]) -> None:
+        state = self.state
+        if not isinstance(message.get("path"), str):
+            raise self.error("http-push-path", message, state)
+        self.check_headers(message, state)
+
+    def _early_hint(self, message: Mapping[str, Any]) -> None:
+        links = message.get("links")
+        if isinstance(links, str | bytes) or not isinstance(links, Iterable):
+            raise self.error("http-early-hint-links", message, self.state)
+        for link in links:
+            if not isinstance(link, bytes | bytearray):
+                raise self.error("http-early-hint-links", message, self.state, f"Got {link!r:.60}.")
+
+    def _pathsend(self, message: Mapping[str, Any]) -> None:
+        state = self.state
+        path = message.get("path")
+        if not isinstance(path, str) or not os.path.isabs(path):
+            raise self.error("http-pathsend-path", message, state, f"Got {path!r:.80}.")
+        if self._bodied:
+            raise self.error("http-pathsend-alone", message, state, "A body message came before it.")
+
+    def _zerocopysend(self, message: Mapping[str, Any]) -> None:
+        state = self.state
+        file: Any = message.get("file")
+        try:
+            file.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation (BytesIO) is both of the last
+            raise self.error("http-zerocopysend-file", message, state, f"Got {file!r:.60}.") from None
+        for key in ("offset", "count"):
+            value = message.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise self.error("http-zerocopysend-range", message, state, f"Its {key!r} is {value!r:.40}.")
+        if not isinstance(message.get("more_body", False), bool):
+            self.broken("http-more-body-bool", message, state)
+
+    def file_sent(self, message: Mapping[str, Any], size: int) -> None:
+        """Count the ``size`` bytes the shell read for ``message`` (a pathsend or zerocopysend
+        the state machine took), as a body message's are counted."""
+        more = message["type"] == "http.response.zerocopysend" and message.get("more_body", False) is True
+        self._count(message, size, more)
 
     def _trailers(self, message: Mapping[str, Any]) -> None:
         state = self.state
@@ -154,10 +215,16 @@ class HTTPProtocol(Checker):
         more = message.get("more_body", False)
         if not isinstance(more, bool):
             self.broken("http-more-body-bool", message, state)
-        if body and not self.head:
+        self._count(message, len(body), more)
+
+    def _count(self, message: Mapping[str, Any], size: int, more: Any) -> None:
+        """Count ``size`` bytes of body against the declared length; end the body unless ``more``."""
+        state = self.state
+        self._bodied = True
+        if size and not self.head:
             if self.status in _NO_BODY_STATUSES:
                 self.broken("http-no-body-status", message, state, f"The status is {self.status}.")
-            self._sent += len(body)
+            self._sent += size
             if self._declared is not None and self._sent > self._declared:
                 detail = f"It declared {self._declared} bytes and sent {self._sent}."
                 self.broken("http-content-length", message, state, detail)
@@ -207,8 +274,24 @@ MOVES: dict[tuple[HTTPState, str], _Move] = {
     (BODY, "http.response.body"): HTTPProtocol._body,
     (TRAILERS, "http.response.trailers"): HTTPProtocol._trailers,
     **{(state, "http.response.debug"): HTTPProtocol._debug for state in (START, BODY, TRAILERS)},
-    **{(state, "http.response.push"): HTTPProtocol._push for state in HTTPState},
+    **{(state, "http.response.push"): HTTPProtocol._push for state in (BODY, TRAILERS)},
+    (START, "http.response.early_hint"): HTTPProtocol._early_hint,
+    (BODY, "http.response.pathsend"): HTTPProtocol._pathsend,
+    (BODY, "http.response.zerocopysend"): HTTPProtocol._zerocopysend,
 }
+
+#: The messages of extensions: each only where the scope offered it (its type is its name).
+_EXTENSION_TYPES = frozenset(
+    {
+        "http.response.debug",
+        "http.response.trailers",
+        "http.response.early_hint",
+        "http.response.pathsend",
+        "http.response.zerocopysend",
+        "http.response.push",
+    }
+)
+
 
 #: What is refused: (state, message type) -> (the rule broken, Starlette's words for it).
 REFUSED: dict[tuple[HTTPState, str], tuple[str, str]] = {
@@ -223,6 +306,17 @@ REFUSED: dict[tuple[HTTPState, str], tuple[str, str]] = {
     (DONE, "http.response.body"): ("http-after-complete", _said("after", "http.response.body", DONE)),
     (DONE, "http.response.trailers"): ("http-after-complete", _said("after", "http.response.trailers", DONE)),
     (DONE, "http.response.debug"): ("http-after-complete", ""),
+    **{(state, "http.response.early_hint"): ("http-early-hint-before-start", "") for state in (BODY, TRAILERS, DONE)},
+    **{
+        (START, kind): ("http-start-first", "")
+        for kind in ("http.response.pathsend", "http.response.zerocopysend", "http.response.push")
+    },
+    **{
+        (state, kind): ("http-after-complete", "")
+        for state in (TRAILERS, DONE)
+        for kind in ("http.response.pathsend", "http.response.zerocopysend")
+    },
+    (DONE, "http.response.push"): ("http-after-complete", ""),
 }
 #: Trailers that the response start did not announce, whatever the state.
 _UNANNOUNCED = ("http-trailers-announced", _said("without", "trailers"))

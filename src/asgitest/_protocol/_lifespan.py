@@ -24,7 +24,8 @@ __all__ = ["MOVES", "REFUSED", "SERVER_MOVES", "LifespanProtocol", "LifespanStat
 
 
 class LifespanState(enum.Enum):
-    """Where the lifespan is, between the server's two questions and the app's answers."""
+    """Where the lifespan is, between the server's two questions (startup, shutdown) and the
+    app's answers; each value says it as an error message does."""
 
     IDLE = "startup was not sent yet"
     STARTING = "waiting for the startup answer"

@@ -1,7 +1,8 @@
 """Every rule asgitest holds an app to, as one table.
 
 The ASGI specification (the core, HTTP and WebSocket ``www`` 2.5, lifespan 2.0, and
-the extensions asgitest offers: trailers, debug, WebSocket denial response) says
+the extensions asgitest offers: trailers, debug, WebSocket denial response, early
+hints, path send, zero copy send, server push) says
 what an app may send and when; :data:`TABLE` below says it again in our words, one
 row per rule, with the id that every :class:`~asgitest.ASGIProtocolError` names,
 and the sentence of the specification it stands for (or, for a rule the ASGI
@@ -54,6 +55,9 @@ _EXTENSIONS = (
     "`http.fullflush`) via the `send` callable."
 )
 _DENIAL = "extensions, WebSocket Denial Response"
+_EARLY_HINTS = "extensions, Early Hints"
+_PATH_SEND = "extensions, Path Send"
+_ZERO_COPY = "extensions, Zero Copy Send"
 _DENIAL_STRUCTURE = (
     "The messages themselves should be `websocket.http.response.start` and `websocket.http.response.body` "
     "with a structure that matches the `http.response.start` and `http.response.body` messages defined "
@@ -77,7 +81,8 @@ TABLE: tuple[Rule, ...] = (
         "message-value-types",
         "A message holds only byte strings, str, int (signed 64-bit), finite floats, lists, dicts with str "
         "keys, bools and None, nested as deep as need be (tuples pass for lists, bytearray and memoryview for "
-        "byte strings, as servers take them; the 'info' of a debug message may hold anything).",
+        "byte strings, as servers take them; the 'info' of a debug message may hold anything, and the 'file' of "
+        "a zero-copy send is a file).",
         relaxed=True,
         source=_CORE,
         spec="Because these messages could be sent over a network, they need to be serializable, and so they "
@@ -97,6 +102,59 @@ TABLE: tuple[Rule, ...] = (
         relaxed=True,
         source="ASGI, Extensions",
         spec=_EXTENSIONS,
+    ),
+    Rule(
+        "http-extension-offered",
+        "An extension's message only where the scope offered the extension (the client's 'extensions').",
+        source="ASGI, Extensions",
+        spec=_EXTENSIONS,
+    ),
+    Rule(
+        "http-early-hint-before-start",
+        "'http.response.early_hint' comes before 'http.response.start': a 103 precedes the final response "
+        "(the extension's text says 'after', which no server does).",
+        source="RFC 8297, section 2",
+    ),
+    Rule(
+        "http-early-hint-links",
+        "The 'links' of an early hint are an iterable of byte strings.",
+        source=_EARLY_HINTS,
+        spec="`links` (Iterable[byte string]): An iterable of link header field values, see RFC 8288.",
+    ),
+    Rule(
+        "http-pathsend-path",
+        "The 'path' of 'http.response.pathsend' is a str: the absolute path of an existing file.",
+        source=_PATH_SEND,
+        spec="`path` (Unicode string): The string representation of the absolute file path to be sent by the "
+        "server, platform specific.",
+    ),
+    Rule(
+        "http-pathsend-alone",
+        "'http.response.pathsend' comes once, after the start, and no body message with it.",
+        source=_PATH_SEND,
+        spec="This message can be sent at any time after the Response Start message, and cannot be mixed with "
+        "`http.response.body`. It can be called just one time in one response.",
+    ),
+    Rule(
+        "http-zerocopysend-file",
+        "The 'file' of 'http.response.zerocopysend' is an open file with an OS file descriptor.",
+        source=_ZERO_COPY,
+        spec="`file` (file descriptor object): An opened file descriptor object with an underlying OS file "
+        "descriptor that can be used to call `os.sendfile`. (e.g. not BytesIO)",
+    ),
+    Rule(
+        "http-zerocopysend-range",
+        "The 'offset' and 'count' of 'http.response.zerocopysend', when given, are ints, 0 or more.",
+        source=_ZERO_COPY,
+        spec="`offset` (int): Optional. If this value exists, it will specify the offset at which sendfile "
+        "starts to read data from `file`.",
+    ),
+    Rule(
+        "http-push-path",
+        "The 'path' of 'http.response.push' is a str.",
+        source="extensions, HTTP/2 Server Push",
+        spec="`path` (Unicode string): HTTP path from URL, with percent-encoded sequences and UTF-8 byte "
+        "sequences decoded into characters.",
     ),
     Rule(
         "http-start-first",
@@ -311,6 +369,13 @@ TABLE: tuple[Rule, ...] = (
         "A close reason is at most 123 bytes in UTF-8 (RFC 6455).",
         relaxed=True,
         source="RFC 6455, section 5.5",
+    ),
+    Rule(
+        "ws-denial-offered",
+        "A denial response only where the scope offered 'websocket.http.response' (the client's 'extensions').",
+        source=_DENIAL,
+        spec="ASGI Servers that implement this extension will provide `websocket.http.response` in the "
+        "extensions part of the scope",
     ),
     Rule(
         "ws-denial-in-handshake",

@@ -48,7 +48,7 @@ class WebSocketProtocol(Checker):
     ``offered`` are the subprotocols the client asked for.
     """
 
-    __slots__ = ("close_seen", "closed_at", "closed_by_test", "closed_how", "offered", "state")
+    __slots__ = ("close_seen", "closed_at", "closed_by_test", "closed_how", "denials", "offered", "state")
 
     def __init__(
         self,
@@ -57,10 +57,12 @@ class WebSocketProtocol(Checker):
         strict: bool = True,
         transcript: Transcript | None = None,
         offered: Sequence[str] = (),
+        denials: bool = True,
     ) -> None:
         super().__init__(where, strict=strict, transcript=transcript)
         self.state = _CONNECTING
         self.offered = tuple(offered)
+        self.denials = denials  # whether the scope offered the denial response extension
         #: The ``websocket.disconnect`` the test's close delivers to the app, once it closed.
         self.closed_by_test: dict[str, Any] | None = None
         self.closed_at = 0.0
@@ -150,6 +152,8 @@ class WebSocketProtocol(Checker):
 
     def _denial_start(self, message: Mapping[str, Any]) -> None:
         state = self.state
+        if not self.denials:
+            raise self.error("ws-denial-offered", message, state)
         self.status_of(message, state, "ws-denial-status-int")
         self.check_headers(message, state)
         self.state = _RESPONDING
