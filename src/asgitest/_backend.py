@@ -3,7 +3,8 @@
 The rest of the package asks this module, never ``asyncio`` or ``trio`` directly, when what
 it does depends on the event loop:
 
-- which loop runs: :func:`running_loop` and :func:`current_loop`;
+- which loop runs: :func:`running_loop` and :func:`current_loop`; what time it is there
+  (:func:`now`: the loop's clock, which a virtual clock moves, see :mod:`._virtual_clock`);
 - how a task waits until woken, with a bound (:func:`new_waiter`, :func:`wake`,
   :func:`wait_woken`), lets the others run (:func:`checkpoint`), and sees cancellation
   (:func:`cancelled_exc_class`);
@@ -25,6 +26,7 @@ import asyncio
 import contextlib
 import contextvars
 import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, cast
 
@@ -35,6 +37,7 @@ __all__ = [
     "hand_tasks_to",
     "is_task",
     "new_waiter",
+    "now",
     "run_cancellable",
     "running_loop",
     "soon_scheduler",
@@ -60,6 +63,20 @@ def current_loop() -> object:
     import trio
 
     return trio.lowlevel.current_trio_token()
+
+
+def now() -> float:
+    """Seconds on the running loop's clock, the one its timers follow: asyncio's
+    ``loop.time()``, or trio's clock when it is a test clock. Under trio's own clock, whose
+    zero is random, the monotonic clock (both count real seconds), so that a time taken here
+    compares with one another thread takes."""
+    loop = running_loop()
+    if loop is not None:
+        return loop.time()
+    import trio
+
+    clock = trio.lowlevel.current_clock()
+    return time.monotonic() if type(clock).__name__ == "SystemClock" else clock.current_time()
 
 
 def cancelled_exc_class() -> type[BaseException]:

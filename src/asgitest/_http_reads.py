@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx2
 
-from ._backend import cancelled_exc_class, checkpoint
+from ._backend import cancelled_exc_class, checkpoint, now
 from ._config import ClientConfig
 from ._connection import APP_DONE
 from ._http import HTTPExchange, waits_for_app
@@ -44,7 +44,7 @@ class WholeExchange(HTTPExchange):
     def __init__(self, request: httpx2.Request, config: ClientConfig, registry: Registry, *, sync_body: bool) -> None:
         super().__init__(request, config, registry, sync_body=sync_body)
         self._chunks: list[bytes] = []
-        self._progress = time.monotonic()  # when the app last sent something
+        self._progress = time.monotonic()  # when the app last sent something (on the loop's clock once it runs)
         self._notify: Callable[[], None] | None = None  # see begin
         #: What the response ends with, once the app has returned: (True, the response) or
         #: (False, the error to raise). Set on the loop before ``notify`` is called.
@@ -53,7 +53,7 @@ class WholeExchange(HTTPExchange):
     # -- what the app's sends do ----------------------------------------------------------
 
     def sent(self) -> None:
-        self._progress = time.monotonic()
+        self._progress = now()
 
     async def body(self, chunk: bytes, state: HTTPState) -> None:
         if chunk:
@@ -84,7 +84,7 @@ class WholeExchange(HTTPExchange):
         same disconnects.
         """
         self.spawn()
-        self._progress = time.monotonic()
+        self._progress = now()
         try:
             finished = await self._wait_settled()
         except cancelled_exc_class():
@@ -110,11 +110,13 @@ class WholeExchange(HTTPExchange):
             self.settled.set()
             notify()
             return
-        self._progress = time.monotonic()
+        self._progress = now()
 
     def remaining(self) -> float | None:
         """Seconds left before the app has sent nothing for the timeout (None: no bound): the
-        bound of a wait, on another thread, for the ``notify`` given to :meth:`begin`."""
+        bound of a wait, on another thread, for the ``notify`` given to :meth:`begin`. Only
+        for a real clock, whose times :func:`~asgitest._backend.now` gives as the monotonic
+        clock does (a virtual clock's caller waits on the loop instead)."""
         timeout = self.timeout
         return None if timeout is None else self._progress + timeout - time.monotonic()
 
@@ -172,8 +174,8 @@ class WholeExchange(HTTPExchange):
         timeout = self.timeout
         if timeout is None:
             return await settled.wait()
-        while not await settled.wait(self._progress + timeout - time.monotonic()):
-            if self._progress + timeout <= time.monotonic():
+        while not await settled.wait(self._progress + timeout - now()):
+            if self._progress + timeout <= now():
                 return False
         return True
 

@@ -9,12 +9,11 @@ itself woken by the next ``put`` (``call_on_put``) instead of a call into the lo
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from ._backend import Waiter, new_waiter, wait_woken, wake
+from ._backend import Waiter, new_waiter, now, wait_woken, wake
 
 __all__ = ["Empty", "MessageQueue"]
 
@@ -82,14 +81,14 @@ class MessageQueue(Generic[T]):
         """Wait until an item is present without taking it; False on timeout."""
         if self._items:
             return True
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else now() + timeout
         while not self._items:
             waiter = self._waiter = new_waiter()
             try:
-                await wait_woken(waiter, None if deadline is None else deadline - time.monotonic())
+                await wait_woken(waiter, None if deadline is None else deadline - now())
             finally:
                 self._waiter = None
-            if deadline is not None and not self._items and time.monotonic() >= deadline:
+            if deadline is not None and not self._items and now() >= deadline:
                 break
         return bool(self._items)
 
