@@ -25,6 +25,7 @@ from ._errors import (
 from ._live import AsyncLiveTestClient, AsyncLiveWebSocketSession, LiveServer, LiveTestClient, LiveWebSocketSession
 from ._sync import TestClient, WebSocketSession
 from ._types import ASGIApp, Message, Receive, Scope, Send
+from ._virtual_clock import VirtualTimeLoop
 from ._websocket import AsyncWebSocketSession
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "TestClient",
     "UnclosedConnectionWarning",
     "UnexpectedMessage",
+    "VirtualTimeLoop",
     "WebSocketDenialResponse",
     "WebSocketDisconnect",
     "WebSocketSession",

@@ -23,6 +23,7 @@ from ._errors import ClientClosedError
 from ._registry import emit
 from ._scope import Handshake, websocket_request
 from ._types import ASGIApp, AuthTypes, CookieTypes, HeaderTypes, QueryParamTypes, TimeoutTypes, UseClientDefault
+from ._virtual_clock import watch_workers
 from ._websocket import AsyncWebSocketSession
 
 __all__ = [
@@ -281,6 +282,7 @@ class AsyncTestClient(WebSocketConnector[AsyncWebSocketSession], httpx2.AsyncCli
 
     async def __aenter__(self) -> AsyncTestClient:
         check_open(self)
+        await watch_workers()  # a virtual clock on the test's loop holds still while worker threads run
         await super().__aenter__()
         await self._engine.startup()
         return self

@@ -19,6 +19,11 @@ Rules of this module (the only one that knows about threads):
   the app will send, an exchange that will settle) waits on a :class:`Wakeup` the loop
   sets: the one bounded thread-side wait, here and nowhere else. The async core knows
   nothing of threads: it takes the wake-up as a plain callback.
+- A loop with a virtual clock (``clock="virtual"``, see :mod:`._virtual_clock`) is a loop
+  of its own, never a real clock's. Its clock jumps only while a thread waits in a
+  :meth:`Portal.call`, so its callers wait there, never on a :class:`Wakeup` (whose bound
+  is real time); each such wait gives up after :data:`WALL_BACKSTOP` real seconds, for a
+  loop that sync code blocks never jumps.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from typing import Any, TypeVar, cast
 import anyio
 
 from ._backend import hand_tasks_to, run_cancellable, soon_scheduler, spawner
+from ._errors import ASGITimeoutError
 from ._runner import task_owner
+from ._virtual_clock import VirtualClock, virtual_clock, watch_workers
 
 __all__ = ["LoopThread", "Portal", "Wakeup", "shared_loop", "within"]
 
@@ -43,6 +50,13 @@ T = TypeVar("T")
 
 #: Seconds the interpreter's exit waits for a shared loop to end.
 STOP_TIMEOUT = 5.0
+
+#: Real seconds a call into a loop with a virtual clock may take: its own bounds count
+#: virtual time, which a loop that sync code blocks never reaches.
+WALL_BACKSTOP = 60.0
+
+#: The clocks a loop thread can have.
+CLOCKS = ("real", "virtual")
 
 
 class Wakeup:
@@ -82,13 +96,21 @@ def within(timeout: float | None) -> Callable[[], float | None]:
 class LoopThread:
     """One event loop in a daemon thread, reachable through a :class:`Portal`."""
 
-    def __init__(self, backend: str, backend_options: dict[str, Any], name: str) -> None:
+    def __init__(self, backend: str, backend_options: dict[str, Any], name: str, clock: str = "real") -> None:
         self.backend = backend
         self.backend_options = backend_options
         self.name = name
         self._lock = threading.Lock()
         self._portal: Portal | None = None
         self._thread: threading.Thread | None = None
+        #: The loop's virtual clock; None for a real one.
+        self.clock: VirtualClock | None = None
+        if clock == "virtual":
+            self.clock, options = virtual_clock(backend)
+            taken = sorted(options.keys() & backend_options.keys())
+            if taken:
+                raise ValueError(f"backend_options cannot set {', '.join(taken)} with clock='virtual': the clock does")
+            self.backend_options = {**backend_options, **options}
 
     @property
     def running(self) -> bool:
@@ -109,9 +131,22 @@ class LoopThread:
 
         Raises:
             RuntimeError: called from the loop's own thread, where it would wait for ever.
+            ASGITimeoutError: the loop's clock is virtual, and the call took
+                :data:`WALL_BACKSTOP` real seconds.
         """
         self.check_thread()
         return self.portal().call(function, *args)
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock ``seconds`` on, running everything due on the way."""
+        if self.clock is None:
+            raise RuntimeError("advance() needs a virtual clock: make the client with clock='virtual'")
+        self.check_thread()
+        self.portal().call(self.clock.advance, seconds, jumping=False)
+
+    def clock_time(self) -> float:
+        """The loop's clock: the virtual one, or the monotonic clock (which the real loops follow)."""
+        return time.monotonic() if self.clock is None else self.clock.time()
 
     def call_soon(self, function: Callable[..., object], *args: Any) -> None:
         """Schedule the plain function ``function(*args)`` on the loop and return at once.
@@ -150,8 +185,10 @@ class LoopThread:
             stopped = anyio.Event()
             _hand_generators_to_their_owner()
             hand_tasks_to(task_owner)
+            if self.clock is not None:
+                await watch_workers(self.clock)
             async with spawner(self.backend) as spawn:
-                portals.append(Portal(soon_scheduler(self.backend), spawn, stopped))
+                portals.append(Portal(soon_scheduler(self.backend), spawn, stopped, self.clock))
                 ready.set()
                 await stopped.wait()
 
@@ -202,16 +239,22 @@ class Portal:
         soon: Callable[..., object],
         spawn: Callable[[Callable[[], Awaitable[None]]], None],
         stopped: anyio.Event,
+        clock: VirtualClock | None = None,
     ) -> None:
         self.soon = soon
         self.spawn = spawn
         self._stopped = stopped
+        self._clock = clock
 
-    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+    def call(self, function: Callable[..., Awaitable[T]], *args: Any, jumping: bool = True) -> T:
+        """``function(*args)``, run on the loop; the caller waits for it. On a virtual clock,
+        the clock jumps while it waits (unless not ``jumping``: an advance moves it itself),
+        and the wait ends after :data:`WALL_BACKSTOP` real seconds."""
         done = threading.Lock()
         done.acquire()
         outcome: list[tuple[bool, Any]] = []
         cancel: list[Callable[[], object]] = []  # the call's cancellation, once it runs; a marker if not yet
+        clock = self._clock if jumping else None
 
         async def run() -> None:
             try:
@@ -225,14 +268,24 @@ class Portal:
                 if isinstance(exc, anyio.get_cancelled_exc_class()):
                     raise  # the loop is ending: so does this task; but nothing else ends the loop
             finally:
+                if clock is not None:
+                    clock.waiting(-1)
                 done.release()
 
+        def start() -> None:  # one hand-off: the wait begins where the call does
+            if clock is not None:
+                clock.waiting(+1)
+            self.spawn(run)
+
         try:
-            self.soon(self.spawn, run)
-            done.acquire()
-        except BaseException:  # the waiting thread was interrupted (KeyboardInterrupt)
+            self.soon(start)
+            if not done.acquire(timeout=-1 if self._clock is None else WALL_BACKSTOP):
+                raise _Backstop
+        except BaseException as exc:  # the waiting thread was interrupted (KeyboardInterrupt), or gave up
             self.soon(_cancel_call, cancel)
             done.acquire(timeout=STOP_TIMEOUT)
+            if isinstance(exc, _Backstop):
+                raise _backstop_error(function) from None
             raise
         succeeded, value = outcome[0]
         if succeeded:
@@ -242,6 +295,18 @@ class Portal:
     def stop(self) -> None:
         """End the loop's run: its thread returns once the calls in flight are done."""
         self.soon(self._stopped.set)
+
+
+class _Backstop(Exception):
+    """A call into a loop with a virtual clock ran out of real time."""
+
+
+def _backstop_error(function: Callable[..., object]) -> ASGITimeoutError:
+    name = getattr(function, "__qualname__", repr(function))
+    return ASGITimeoutError(
+        f"{name} took {WALL_BACKSTOP}s of real time on a loop with a virtual clock, whose bounds count "
+        "virtual time: something blocks the loop (a sync call in an async function, a real socket?)"
+    )
 
 
 def _cancel_call(cancel: list[Callable[[], object]]) -> None:
@@ -256,27 +321,30 @@ def _not_started() -> None:
     """The marker of a call cancelled before it started."""
 
 
-#: The shared loop threads, by backend and backend options.
-_shared: dict[tuple[str, Hashable], LoopThread] = {}
+#: The shared loop threads, by backend, backend options and clock.
+_shared: dict[tuple[str, Hashable, str], LoopThread] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_loop(backend: str, backend_options: dict[str, Any] | None) -> LoopThread:
-    """The loop thread of every sync client with this backend and these options.
+def shared_loop(backend: str, backend_options: dict[str, Any] | None, clock: str = "real") -> LoopThread:
+    """The loop thread of every sync client with this backend, these options and this clock.
 
     Options whose values cannot be compared (unhashable ones) get a loop of their own.
     """
+    if clock not in CLOCKS:
+        raise ValueError(f"clock is 'real' or 'virtual', not {clock!r}")
     options = dict(backend_options or {})
+    virtual = ", virtual clock" if clock == "virtual" else ""
     try:
-        key: tuple[str, Hashable] = (backend, frozenset(options.items()))
+        key: tuple[str, Hashable, str] = (backend, frozenset(options.items()), clock)
         hash(key)
     except TypeError:
-        return LoopThread(backend, options, f"asgitest loop ({backend}, own options)")
+        return LoopThread(backend, options, f"asgitest loop ({backend}, own options{virtual})", clock)
     with _shared_lock:
         loop = _shared.get(key)
         if loop is None:
             detail = f", {options}" if options else ""
-            loop = _shared[key] = LoopThread(backend, options, f"asgitest loop ({backend}{detail})")
+            loop = _shared[key] = LoopThread(backend, options, f"asgitest loop ({backend}{detail}{virtual})", clock)
         return loop
 
 

@@ -31,7 +31,7 @@ from ._client import (
     merge_url,
     session_timeout,
 )
-from ._config import SUITE_DEFAULT, SuiteDefault, check_timeout
+from ._config import SUITE_DEFAULT, SuiteDefault, check_seconds, check_timeout
 from ._engine import Engine, reading_whole
 from ._http_reads import ResponseBody, StreamedExchange, WholeExchange
 from ._loop_thread import LoopThread, Wakeup, shared_loop, within
@@ -95,6 +95,8 @@ class _SyncTransport(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         exchange = self.engine.exchange(request, sync_body=True, whole=reading_whole.get())
         if isinstance(exchange, WholeExchange):
+            if self.loop.clock is not None:  # the bounds are virtual: the loop keeps them
+                return self.loop.call(exchange.response)
             return self._read_whole(exchange)
         return self.loop.call(self._start, exchange)
 
@@ -172,7 +174,7 @@ class WebSocketSession(SessionMethods):
         session = self._session
         bound = session._bound(timeout)  # a bad timeout fails here, whatever is queued
         message = session._receive_nowait()
-        if message is None:
+        if message is None and self._loop.clock is None:  # on a virtual clock the loop keeps the bound
             self._loop.check_thread()
             wakeup = Wakeup()
             if session._call_on_message(wakeup.set) and not wakeup.wait(within(bound)):
@@ -207,8 +209,11 @@ class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):
     client for good. Neither stops the shared loop.
 
     The arguments are those of :class:`~asgitest.AsyncTestClient`, plus ``backend``
-    ("asyncio" or "trio") and ``backend_options`` for the loop thread. Calling a sync
-    client from its own loop (from inside an app it runs) raises ``RuntimeError``.
+    ("asyncio" or "trio") and ``backend_options`` for the loop thread, and ``clock``:
+    "real", or "virtual" for a loop of its own whose clock jumps to the app's next timer
+    whenever the app only waits on timers and the test waits on the client (see the time
+    page, :meth:`advance` and :meth:`clock_time`). Calling a sync client from its own loop
+    (from inside an app it runs) raises ``RuntimeError``.
     """
 
     __test__ = False
@@ -231,6 +236,7 @@ class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):
         strict: bool | None = None,
         transcripts: bool = True,
         extensions: Mapping[str, Mapping[str, Any] | None] | None = None,
+        clock: Literal["real", "virtual"] = "real",
     ) -> None:
         config = make_config(
             app,
@@ -245,7 +251,7 @@ class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):
             extensions,
         )
         self.app, self.app_state, self._engine = config.app, config.app_state, Engine(config)
-        self._loop = shared_loop(backend, backend_options)
+        self._loop = shared_loop(backend, backend_options, clock)
         # Started now (once per process and backend), so that no request's bound counts it.
         self._loop.portal()
         # A client dropped without close() has its connections ended when it is collected,
@@ -300,6 +306,21 @@ class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):
             return
         wait = self._engine.config.timeout if timeout is None else check_timeout(timeout, "timeout")
         emit(self._loop.call(self._engine.wait_idle, wait), stacklevel=2)
+
+    def advance(self, seconds: float) -> None:
+        """Move the client's virtual clock ``seconds`` on, running on the way, in order, every
+        timer that comes due (a heartbeat every 30 s fires three times in ``advance(95)``).
+
+        Raises:
+            RuntimeError: the client's clock is real.
+        """
+        check_open(self)
+        self._loop.advance(check_seconds(seconds, "seconds"))
+
+    def clock_time(self) -> float:
+        """The time on the client's clock, in seconds: the virtual clock (0 when its loop
+        started), or the monotonic clock that a real loop follows."""
+        return self._loop.clock_time()
 
     def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> WebSocketSession:
         check_open(self)

@@ -41,6 +41,8 @@ class _LiveClient:
         timeout: TimeoutTypes | SuiteDefault = SUITE_DEFAULT,
         **in_process_only: Any,
     ) -> None:
+        if in_process_only.get("clock", "real") != "real":
+            raise ValueError("clock='virtual' is in-process only: a server's loop follows real time")
         if isinstance(timeout, SuiteDefault):
             timeout = suite_defaults().timeout
         options: dict[str, Any] = {"base_url": base_url, "headers": default_headers(headers), "cookies": cookies}
