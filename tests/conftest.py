@@ -116,7 +116,9 @@ def make_client(flavor: str, anyio_backend: str, request: pytest.FixtureRequest)
 
     def factory(app: ASGIApp, **kwargs: Any) -> Any:
         if live:
-            server = LiveServer(app).start()
+            # The server's startup is bound by the client's timeout, as the client's lifespan is.
+            server = LiveServer(app, **{k: v for k, v in kwargs.items() if k == "timeout"})
+            server.start()
             servers.append(server)
             if flavor == "async":
                 return server.async_client(**kwargs)

@@ -98,8 +98,11 @@ async def test_apps_without_lifespan_support_work(make_client: Any) -> None:
         assert (await client.get("/")).json() == {"ok": True}
 
 
-@live.LIFESPAN
 async def test_a_hanging_startup_times_out(make_client: Any) -> None:
+    """In-process the client's entry raises; live the server's start, within the same bound,
+    and no server thread is left waiting for the answer."""
+    import threading
+
     async def hangs(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
         await anyio.sleep_forever()
@@ -107,6 +110,7 @@ async def test_a_hanging_startup_times_out(make_client: Any) -> None:
     with pytest.raises(ASGITimeoutError, match=r"did not answer lifespan.startup within 0.1s"):
         async with make_client(hangs, timeout=0.1):
             pytest.fail("startup must fail")  # pragma: no cover
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("asgitest live server")]
 
 
 @live.LIFESPAN

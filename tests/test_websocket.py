@@ -393,9 +393,10 @@ async def test_receive_times_out_and_the_session_stays_usable(make_client: Any) 
     await client.aclose()
 
 
-@live.TIMEOUT
 async def test_accept_times_out(make_client: Any) -> None:
     async def never_accepts(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":  # no lifespan: a server goes on without
+            raise ValueError(f"unsupported scope {scope['type']}")
         await receive()
         await anyio.sleep_forever()
 
@@ -648,4 +649,36 @@ async def test_a_denial_response_whose_body_never_ends_times_out(make_client: An
     with pytest.raises(ASGITimeoutError, match="the body of the app's denial response"):
         async with client.websocket_connect("/ws"):
             pytest.fail("the handshake is denied")  # pragma: no cover
+    await client.aclose()
+
+
+async def test_a_broadcast_to_a_socket_the_test_closed_is_an_error_of_the_app(make_client: Any) -> None:
+    """The app keeps a closed socket and broadcasts to it from an HTTP request. In-process, the
+    request raises the disconnect; live, the request is uvicorn's 500 and the disconnect is
+    raised at the client's next call: a disconnect is the app's way out only on a connection
+    whose own client left."""
+    kept: list[Send] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            raise ValueError("no lifespan")
+        if scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.accept"})
+            kept.append(send)  # and never removed: the bug under test
+            await receive()
+            return
+        for socket_send in kept:
+            await socket_send({"type": "websocket.send", "text": "news"})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"sent"})
+
+    client = make_client(app, strict=False)
+    async with client.websocket_connect("/ws"):
+        pass
+    with pytest.raises(OSError) as caught:  # noqa: PT011 - its message is the server's
+        response = await client.post("/broadcast")
+        assert response.status_code == 500  # live: the server answered for the app
+        await client.get("/next")
+    assert type(caught.value).__name__ == "ClientDisconnected"  # asgitest's in-process, uvicorn's live
     await client.aclose()

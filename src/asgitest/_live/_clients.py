@@ -12,6 +12,7 @@ from .._config import SUITE_DEFAULT, SuiteDefault, suite_defaults
 from .._scope import Handshake
 from .._types import CookieTypes, TimeoutTypes, UseClientDefault
 from ._sessions import AsyncLiveWebSocketSession, LiveWebSocketSession
+from ._transports import AsyncLiveTransport, LiveTransport
 
 if TYPE_CHECKING:
     from ._server import LiveServer
@@ -46,30 +47,47 @@ class _LiveClient:
         if isinstance(timeout, SuiteDefault):
             timeout = suite_defaults().timeout
         options: dict[str, Any] = {"base_url": base_url, "headers": default_headers(headers), "cookies": cookies}
-        options.update(follow_redirects=follow_redirects, timeout=timeout)
+        options.update(follow_redirects=follow_redirects, timeout=timeout, transport=self._new_transport())
         super().__init__(**options)  # the httpx2 client's
         self._default_wait = httpx2.Timeout(timeout).read
+
+    def _new_transport(self) -> httpx2.BaseTransport | httpx2.AsyncBaseTransport:
+        raise NotImplementedError
+
+    def _check(self) -> None:
+        """Before a request or a session: the client is open, and the app raised nothing on the
+        server since the last call (what it raised is raised here, as in-process at the call
+        that observes it)."""
+        check_open(self)  # type: ignore[arg-type]
+        if self.server is not None:
+            self.server.raise_error()
 
 
 class LiveTestClient(_LiveClient, WebSocketConnector[LiveWebSocketSession], httpx2.Client):
     """A sync client of a live server, with :class:`~asgitest.TestClient`'s WebSocket API."""
 
+    def _new_transport(self) -> LiveTransport:
+        return LiveTransport()
+
     def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
-        check_open(self)
+        self._check()
         return super().send(request, **kwargs)
 
     def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> LiveWebSocketSession:
-        check_open(self)
+        self._check()
         return LiveWebSocketSession(self, handshake, session_timeout(timeout, self._default_wait))
 
 
 class AsyncLiveTestClient(_LiveClient, WebSocketConnector[AsyncLiveWebSocketSession], httpx2.AsyncClient):
     """An async client of a live server, with :class:`~asgitest.AsyncTestClient`'s WebSocket API."""
 
+    def _new_transport(self) -> AsyncLiveTransport:
+        return AsyncLiveTransport()
+
     async def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
-        check_open(self)
+        self._check()
         return await super().send(request, **kwargs)
 
     def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> AsyncLiveWebSocketSession:
-        check_open(self)
+        self._check()
         return AsyncLiveWebSocketSession(self, handshake, session_timeout(timeout, self._default_wait))

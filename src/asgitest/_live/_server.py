@@ -13,12 +13,15 @@ Needs the ``live`` extra (uvicorn, wsproto).
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 from typing import Any
 
+import anyio
+
 from .._backend import checkpoint
-from .._config import as_asgi3
+from .._config import SUITE_DEFAULT, SuiteDefault, as_asgi3, check_timeout, suite_defaults
 from .._errors import (
     ASGITimeoutError,
     LifespanFailed,
@@ -35,6 +38,9 @@ from ._clients import AsyncLiveTestClient, LiveTestClient
 
 __all__ = ["SHUTDOWN_GRACE", "START_TIMEOUT", "LiveServer"]
 
+#: What the app receives when its client left.
+_DISCONNECTS = frozenset({"http.disconnect", "websocket.disconnect"})
+
 #: Seconds the server gets to start serving, and to stop.
 START_TIMEOUT = 10.0
 #: Seconds the app's connections get to finish when the server stops, before uvicorn
@@ -50,9 +56,15 @@ class LiveServer:
         errors: the exceptions the app raised while serving, oldest first.
     """
 
-    def __init__(self, app: ASGIApp, **uvicorn_options: Any) -> None:
+    def __init__(
+        self, app: ASGIApp, *, timeout: float | SuiteDefault | None = SUITE_DEFAULT, **uvicorn_options: Any
+    ) -> None:
         self.app = as_asgi3(app)
         self.options = uvicorn_options
+        #: How long the app may take to answer lifespan.startup: the suite's timeout unless given.
+        self.startup_timeout = (
+            suite_defaults().timeout if isinstance(timeout, SuiteDefault) else check_timeout(timeout, "timeout")
+        )
         self.errors: list[BaseException] = []
         #: The scope of each WebSocket connection the app served, by the client's address.
         self.websocket_scopes: dict[tuple[str, int], Scope] = {}
@@ -69,16 +81,31 @@ class LiveServer:
         if scope["type"] == "websocket" and scope.get("client"):
             self.websocket_scopes[tuple(scope["client"])] = scope  # for the session's .scope
 
+        left = False  # whether this connection's client really left
+
+        async def receive_and_watch() -> Message:
+            nonlocal left
+            message = await receive()
+            left = left or message.get("type") in _DISCONNECTS
+            return message
+
         async def send_and_yield(message: Message) -> None:
+            nonlocal left
+            try:
+                await send(message)
+            except OSError:  # uvicorn's ClientDisconnected: the client is gone
+                left = True
+                raise
             # uvicorn's send() returns at once after the client left, without yielding: an app
             # that loops on send() alone would hold the server's loop for ever. Yield once.
-            await send(message)
             await checkpoint()
 
         try:
-            await self.app(scope, receive, send_and_yield)
+            await self.app(scope, receive_and_watch, send_and_yield)
         except Exception as exc:
-            if not is_disconnect_exit(exc):
+            # A disconnect is the app's way out once its own client left; from anywhere else
+            # (a broadcast to another, closed, socket) it is an error, as in-process.
+            if not (left and is_disconnect_exit(exc)):
                 self.errors.append(exc)
             raise
 
@@ -89,6 +116,7 @@ class LiveServer:
         that answers with a message of another scope, has no lifespan: the server goes on.
         """
         supported = False
+        watch = anyio.CancelScope()  # around the wait for the startup's answer
 
         async def receiving() -> Message:
             nonlocal supported
@@ -98,6 +126,7 @@ class LiveServer:
         async def sending(message: Message) -> None:
             nonlocal supported
             self._startup_answered = True
+            watch.cancel()
             kind = str(message.get("type", ""))
             supported = supported and kind.startswith("lifespan.")
             if kind == "lifespan.startup.failed":
@@ -107,12 +136,27 @@ class LiveServer:
                 )
             await send(message)
 
-        try:
-            await self.app(scope, receiving, sending)
-        except Exception as exc:
-            if supported:  # a failure of the app's own lifespan
-                self._failure.append(exc)
-            raise
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._bound_startup, watch, send, group.cancel_scope)
+            try:
+                await self.app(scope, receiving, sending)
+            except Exception as exc:
+                if supported:  # a failure of the app's own lifespan
+                    self._failure.append(exc)
+                raise
+            finally:
+                watch.cancel()
+
+    async def _bound_startup(self, watch: anyio.CancelScope, send: Send, app: anyio.CancelScope) -> None:
+        """Fail the startup of an app that does not answer it within :attr:`startup_timeout`:
+        uvicorn would wait for ever, and its thread could not be stopped."""
+        with watch:
+            await anyio.sleep(math.inf if self.startup_timeout is None else self.startup_timeout)
+            text = f"the app did not answer lifespan.startup within {self.startup_timeout}s"
+            self._failure.append(ASGITimeoutError(f"lifespan of the live server at {self.url}: {text}"))
+            self._startup_answered = True
+            await send({"type": "lifespan.startup.failed", "message": text})
+            app.cancel()
 
     def start(self) -> LiveServer:
         """Start serving; return once the server accepts connections."""
@@ -150,15 +194,8 @@ class LiveServer:
 
         self._thread = threading.Thread(target=serve, name=f"asgitest live server {self.url}", daemon=True)
         self._thread.start()
-        if not started.wait(START_TIMEOUT) or not server.started:
-            if self._startup_asked and not self._startup_answered:
-                # uvicorn waits for the answer without end: the server thread cannot be stopped.
-                server.force_exit = server.should_exit = True
-                self._thread = None
-                raise ASGITimeoutError(
-                    f"lifespan of the live server at {self.url}: the app did not answer "
-                    f"lifespan.startup within {START_TIMEOUT}s"
-                )
+        bound = None if self.startup_timeout is None else self.startup_timeout + START_TIMEOUT
+        if not started.wait(bound) or not server.started:
             self.stop(raise_errors=False)
             if self._failure and not isinstance(self._failure[0], SystemExit):
                 raise self._failure[0]
@@ -182,6 +219,12 @@ class LiveServer:
         if raise_errors and self.errors:
             errors, self.errors = self.errors, []
             raise errors[0]
+
+    def raise_error(self) -> None:
+        """Raise the oldest exception the app raised while serving, if there is one (a client
+        of this server calls it before each request and session)."""
+        if self.errors:
+            raise self.errors.pop(0)
 
     def __enter__(self) -> LiveServer:
         return self.start()

@@ -40,6 +40,13 @@ def _ws_url(client: httpx2.Client | httpx2.AsyncClient, url: httpx2.URL | str) -
     return str(merged.copy_with(scheme={"http": "ws", "https": "wss"}.get(merged.scheme, merged.scheme)))
 
 
+def _handshake_failures() -> tuple[type[Exception], ...]:
+    """What httpx2 raises when a handshake fails: an answer that is no upgrade, or a timeout."""
+    from httpx2.websockets import WebSocketUpgradeError
+
+    return (WebSocketUpgradeError, httpx2.TimeoutException, ASGITimeoutError)  # the last, the transport's
+
+
 #: Headers of a handshake response that the server writes, not the app.
 _HANDSHAKE_HEADERS = frozenset(
     {b"upgrade", b"connection", b"sec-websocket-accept", b"sec-websocket-protocol", b"date", b"server"}
@@ -89,6 +96,7 @@ class _LiveSession:
             "auth": handshake.auth,
             "extensions": handshake.extensions,
             "follow_redirects": handshake.follow_redirects,
+            "timeout": timeout,  # the handshake's bound is the session's, as in-process
         }
         self._timeout = timeout
         self._session: Any = None  # httpx2's, once connected
@@ -114,6 +122,17 @@ class _LiveSession:
         if self._client_address is None or self._client_address not in self._server.websocket_scopes:
             raise ClientClosedError("this WebSocket session is not connected; use it as a context manager")
         return self._server.websocket_scopes[self._client_address]
+
+    def _handshake_failed(self, error: Exception) -> Exception:
+        """What the in-process session raises for httpx2's failed handshake: the denial it
+        was, or the timeout, which is ours."""
+        from httpx2.websockets import WebSocketUpgradeError
+
+        if isinstance(error, WebSocketUpgradeError):
+            return _denial(error)
+        return ASGITimeoutError(
+            f"{self.where}: timed out after {self._timeout}s waiting for the app to accept the WebSocket"
+        )
 
     def _connected(self, session: Any) -> None:
         self._session = session
@@ -232,12 +251,10 @@ class LiveWebSocketSession(_LiveSession, SessionMethods):
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> LiveWebSocketSession:
-        from httpx2.websockets import WebSocketUpgradeError
-
         try:
             self._connected(self._stack.enter_context(self._client.websocket(self._url, **self._connect_args)))
-        except WebSocketUpgradeError as exc:
-            raise _denial(exc) from None
+        except _handshake_failures() as exc:
+            raise self._handshake_failed(exc) from None
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -283,14 +300,12 @@ class AsyncLiveWebSocketSession(_LiveSession, AsyncSessionMethods):
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> AsyncLiveWebSocketSession:
-        from httpx2.websockets import WebSocketUpgradeError
-
         try:
             self._connected(
                 await self._stack.enter_async_context(self._client.websocket(self._url, **self._connect_args))
             )
-        except WebSocketUpgradeError as exc:
-            raise _denial(exc) from None
+        except _handshake_failures() as exc:
+            raise self._handshake_failed(exc) from None
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
