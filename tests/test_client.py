@@ -426,7 +426,6 @@ async def test_by_default_a_kept_socket_is_a_finding_only_once_the_app_sends_on_
     assert "test_by_default_a_kept_socket_is_a_finding_only_once_the_app_sends_on_it" in findings[0].message
 
 
-@live.CHECK
 async def test_a_logged_traceback_holding_a_closed_socket_is_no_leak(make_client: Any) -> None:
     """Quart and Falcon log a handler's exception; the kept record's traceback holds the
     handler's finished frame, and that frame the socket: not the app's reference."""

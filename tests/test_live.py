@@ -124,32 +124,45 @@ async def test_a_request_returns_before_the_app_has(serve: Serve) -> None:
     assert events == ["responding", "finished"]
 
 
-async def test_an_app_exception_is_a_500_and_is_raised_when_the_server_stops(serve: Serve) -> None:
-    """RAISE: the client sees uvicorn's 500; the exception reaches the test at ``stop()``."""
+async def test_an_app_exception_is_raised_at_the_call_or_when_the_server_stops(serve: Serve) -> None:
+    """RAISE: uvicorn answers 500; the exception reaches the test at the call that saw the 500,
+    or at ``stop()`` for a client made with ``raise_server_exceptions=False``."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raise Boom("on the server")
 
     server, client = serve(app)
-    response = await client.get("/")
+    with pytest.raises(Boom, match="on the server"):
+        await client.get("/")
+    quiet = server.async_client(raise_server_exceptions=False)
+    assert (await quiet.get("/")).status_code == 500
+    await quiet.aclose()
     await client.aclose()
-    assert response.status_code == 500
     with pytest.raises(Boom, match="on the server"):
         server.stop()
     server.stop()  # reported once
 
 
-async def test_an_app_breaking_the_protocol_is_only_a_500(serve: Serve) -> None:
-    """CHECK: uvicorn answers 500 and logs; no ASGIProtocolError names the rule broken."""
+async def test_an_app_breaking_the_protocol_names_the_rule_as_in_process(serve: Serve) -> None:
+    """CHECK: the served app's messages go through the in-process checks: uvicorn answers
+    500, and the call raises the ASGIProtocolError naming the rule, as in-process."""
 
     async def silent(scope: Scope, receive: Receive, send: Send) -> None:
         return
 
+    async def upper(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [("x-name", "str")]})
+
     server, client = serve(silent)
-    response = await client.get("/")
+    with pytest.raises(ASGIProtocolError, match=r"GET / \(live\): ASGI rule \[http-response-started\]"):
+        await client.get("/")
     await client.aclose()
-    assert response.status_code == 500
-    assert server.errors == []
+    server.stop()
+    server, client = serve(upper)
+    with pytest.raises(ASGIProtocolError) as caught:
+        await client.get("/")
+    assert caught.value.rule == "header-bytes"
+    await client.aclose()
 
 
 async def test_timeouts_are_asgitest_s_as_in_process(serve: Serve) -> None:

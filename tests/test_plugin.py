@@ -284,14 +284,14 @@ LIVE_TESTS = """
         assert isinstance(asgi_client, TestClient)
 
     def test_fails_on_the_server(asgi_client):
-        assert asgi_client.get("/fail").status_code == 500
+        asgi_client.get("/fail")  # uvicorn answers 500; the call raises what the app raised, as in-process
 """
 
 
 def test_live_mode_serves_the_app_and_raises_its_errors(project: pytest.Pytester) -> None:
     project.makepyfile(LIVE_TESTS)
     result = project.runpytest("--asgi-live", *WITHOUT_ASYNCIO)
-    result.assert_outcomes(passed=3, errors=1)  # the failing test errors at teardown, when the server stops
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*ValueError: the app failed on the server*"])
 
 

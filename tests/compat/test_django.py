@@ -219,7 +219,6 @@ async def test_leaving_a_stream_early_lets_client_disconnected_out(make_client: 
     assert escaped == ["ClientDisconnected"]
 
 
-@live.RAISE
 async def test_view_exception_is_always_a_500(make_client: Any) -> None:
     """Quirk: Django turns a view's exception into its 500 page (and logs it to django.request), so
     raise_server_exceptions=True has nothing to raise; Channels consumers, below, do let theirs out."""

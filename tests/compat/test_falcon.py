@@ -193,7 +193,6 @@ async def test_http_error_before_accept_closes_with_3000_plus_status(make_client
     assert (caught.value.code, caught.value.reason) == (3401, "Unauthorized")
 
 
-@live.RAISE
 @asyncio_only
 async def test_websocket_handler_exception_is_a_1011_close(make_client: Any) -> None:
     """Quirk: Falcon logs an exception in a WebSocket handler and closes with 1011; it never reaches the test."""
@@ -228,7 +227,6 @@ async def test_server_sent_events(make_client: Any) -> None:
     await contract.endless_events(make_client(make_app()))
 
 
-@live.RAISE
 async def test_handler_exception_is_always_a_500(make_client: Any) -> None:
     """Quirk: Falcon's default error handler turns any handler exception into its JSON 500 (and logs it),
     so raise_server_exceptions=True has nothing to raise."""

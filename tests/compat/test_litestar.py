@@ -194,7 +194,6 @@ async def test_websocket_exception_before_accept_closes_with_its_code(make_clien
     assert (caught.value.code, caught.value.reason) == (4401, "bad token")
 
 
-@live.RAISE
 async def test_websocket_handler_exception_is_a_4500_close(make_client: Any) -> None:
     """Quirk: Litestar catches an exception in a WebSocket handler and closes with 4500 (4000 + HTTP 500),
     not 1011; the exception never reaches the test, whatever raise_server_exceptions says."""
@@ -227,7 +226,6 @@ async def test_leaving_an_endless_stream_early(make_client: Any, path: str, expe
     await client.aclose()
 
 
-@live.RAISE
 async def test_handler_exception_is_always_a_500(make_client: Any) -> None:
     """Quirk: Litestar's exception middleware turns any handler exception into its JSON 500 and does not
     re-raise, so raise_server_exceptions=True (the default) has nothing to raise."""

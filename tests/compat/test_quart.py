@@ -170,7 +170,6 @@ async def test_abort_before_accept_is_an_http_denial(make_client: Any) -> None:
     assert "Unauthorized" in caught.value.text
 
 
-@live.RAISE
 async def test_websocket_handler_exception_is_a_normal_close(make_client: Any) -> None:
     """Quirk: Quart logs an exception in a WebSocket handler and closes with 1000, not 1011; the test
     never sees the exception, whatever raise_server_exceptions says."""
@@ -193,7 +192,6 @@ async def test_server_sent_events(make_client: Any) -> None:
     await contract.endless_events(make_client(make_app()))
 
 
-@live.RAISE
 async def test_handler_exception_is_always_a_500(make_client: Any) -> None:
     """Quirk: Quart handles a handler's exception itself (logs it, answers its 500 page), so
     raise_server_exceptions=True has nothing to raise."""

@@ -50,16 +50,18 @@ class _LiveClient:
         options.update(follow_redirects=follow_redirects, timeout=timeout, transport=self._new_transport())
         super().__init__(**options)  # the httpx2 client's
         self._default_wait = httpx2.Timeout(timeout).read
+        self._raise_server_exceptions = bool(in_process_only.get("raise_server_exceptions", True))
 
     def _new_transport(self) -> httpx2.BaseTransport | httpx2.AsyncBaseTransport:
         raise NotImplementedError
 
     def _check(self) -> None:
-        """Before a request or a session: the client is open, and the app raised nothing on the
-        server since the last call (what it raised is raised here, as in-process at the call
-        that observes it)."""
+        """Before and after a request, before a session: the client is open, and the app
+        raised nothing on the server meanwhile (what it raised, or the rule it broke, is
+        raised here, as in-process at the call that observes it; not with
+        ``raise_server_exceptions=False``)."""
         check_open(self)  # type: ignore[arg-type]
-        if self.server is not None:
+        if self.server is not None and self._raise_server_exceptions:
             self.server.raise_error()
 
 
@@ -71,7 +73,9 @@ class LiveTestClient(_LiveClient, WebSocketConnector[LiveWebSocketSession], http
 
     def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
         self._check()
-        return super().send(request, **kwargs)
+        response = super().send(request, **kwargs)
+        self._check()
+        return response
 
     def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> LiveWebSocketSession:
         self._check()
@@ -86,7 +90,9 @@ class AsyncLiveTestClient(_LiveClient, WebSocketConnector[AsyncLiveWebSocketSess
 
     async def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
         self._check()
-        return await super().send(request, **kwargs)
+        response = await super().send(request, **kwargs)
+        self._check()
+        return response
 
     def _websocket(self, handshake: Handshake, timeout: TimeoutTypes | UseClientDefault) -> AsyncLiveWebSocketSession:
         self._check()

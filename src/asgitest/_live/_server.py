@@ -23,6 +23,7 @@ import anyio
 from .._backend import checkpoint
 from .._config import SUITE_DEFAULT, SuiteDefault, as_asgi3, check_timeout, suite_defaults
 from .._errors import (
+    ASGIProtocolError,
     ASGITimeoutError,
     LifespanFailed,
     is_disconnect_exit,
@@ -34,6 +35,7 @@ from .._types import (
     Scope,
     Send,
 )
+from ._checks import state_machine
 from ._clients import AsyncLiveTestClient, LiveTestClient
 
 __all__ = ["SHUTDOWN_GRACE", "START_TIMEOUT", "LiveServer"]
@@ -57,10 +59,17 @@ class LiveServer:
     """
 
     def __init__(
-        self, app: ASGIApp, *, timeout: float | SuiteDefault | None = SUITE_DEFAULT, **uvicorn_options: Any
+        self,
+        app: ASGIApp,
+        *,
+        timeout: float | SuiteDefault | None = SUITE_DEFAULT,
+        strict: bool | None = None,
+        **uvicorn_options: Any,
     ) -> None:
         self.app = as_asgi3(app)
         self.options = uvicorn_options
+        #: Whether every check is an error (see the clients' ``strict``): the suite's unless given.
+        self.strict = suite_defaults().strict if strict is None else bool(strict)
         #: How long the app may take to answer lifespan.startup: the suite's timeout unless given.
         self.startup_timeout = (
             suite_defaults().timeout if isinstance(timeout, SuiteDefault) else check_timeout(timeout, "timeout")
@@ -82,15 +91,23 @@ class LiveServer:
             self.websocket_scopes[tuple(scope["client"])] = scope  # for the session's .scope
 
         left = False  # whether this connection's client really left
+        machine = state_machine(scope, strict=self.strict)  # the in-process client's checks
+        broken: list[ASGIProtocolError] = []  # the first rule the app broke, if any
 
         async def receive_and_watch() -> Message:
             nonlocal left
             message = await receive()
             left = left or message.get("type") in _DISCONNECTS
+            machine.app_received(message)
             return message
 
         async def send_and_yield(message: Message) -> None:
             nonlocal left
+            try:
+                machine.app_sends(message)
+            except ASGIProtocolError as exc:
+                broken.append(exc)
+                raise
             try:
                 await send(message)
             except OSError:  # uvicorn's ClientDisconnected: the client is gone
@@ -103,11 +120,15 @@ class LiveServer:
         try:
             await self.app(scope, receive_and_watch, send_and_yield)
         except Exception as exc:
-            # A disconnect is the app's way out once its own client left; from anywhere else
-            # (a broadcast to another, closed, socket) it is an error, as in-process.
-            if not (left and is_disconnect_exit(exc)):
-                self.errors.append(exc)
+            # A broken rule first, whatever the app made of it; then a disconnect is the app's
+            # way out once its own client left; from anywhere else (a broadcast to another,
+            # closed, socket) it is an error, as in-process.
+            if broken or not (left and is_disconnect_exit(exc)):
+                self.errors.append(broken[0] if broken else exc)
             raise
+        returned = broken[0] if broken else machine.app_returned()  # a rule the app swallowed, or broke by returning
+        if returned is not None and not left:
+            self.errors.append(returned)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The app's lifespan; a startup failure is kept for :meth:`start` to raise, as in-process.
