@@ -18,7 +18,10 @@ WAIT = _because(
 TIMEOUT = _because(
     "bounded waits, grace periods and cancelling the app are the in-process client's; a server has its own"
 )
-CHECK = _because("the ASGI checker, transcripts, buffers and leak warnings live in the in-process client")
+CHECK = _because(
+    "asserts what only the in-process client has: transcripts in messages, buffers, leak warnings, findings, "
+    "or an error raised at the exact call (live, the server's checks raise at the call that saw its 500)"
+)
 RAISE = _because(
     "the app's exception reaches the test at the call that observes it; live, the server answers 500 "
     "and it is re-raised when the server stops"
