@@ -284,14 +284,17 @@ LIVE_TESTS = """
         assert isinstance(asgi_client, TestClient)
 
     def test_fails_on_the_server(asgi_client):
-        asgi_client.get("/fail")  # uvicorn answers 500; the call raises what the app raised, as in-process
+        # Starlette's error middleware answers 500 and then re-raises: the exception reaches the
+        # server as the response does, so this call raises it, or the server's stop at teardown.
+        asgi_client.get("/fail")
 """
 
 
 def test_live_mode_serves_the_app_and_raises_its_errors(project: pytest.Pytester) -> None:
     project.makepyfile(LIVE_TESTS)
     result = project.runpytest("--asgi-live", *WITHOUT_ASYNCIO)
-    result.assert_outcomes(passed=2, failed=1)
+    outcomes = result.parseoutcomes()
+    assert (outcomes.get("passed"), outcomes.get("failed"), outcomes.get("errors")) in {(2, 1, None), (3, None, 1)}
     result.stdout.fnmatch_lines(["*ValueError: the app failed on the server*"])
 
 

@@ -163,8 +163,9 @@ class WebSocketSession(SessionMethods):
     def send(self, message: Message) -> None:
         """Deliver a raw ASGI message (``websocket.receive`` with ``text`` or ``bytes``) to the app."""
         # Checked here, delivered without waiting: the next call on the loop runs after it.
-        self._session._check_send(message)
-        self._loop.call_soon(self._session._deliver, message)
+        conn = self._session._require()
+        conn.check_send(message)
+        self._loop.call_soon(conn.deliver, message)
 
     def receive(self, timeout: float | None = None) -> Message:
         """The next message the app sent (``websocket.send``, or its ``websocket.close``), within ``timeout``."""
@@ -173,13 +174,14 @@ class WebSocketSession(SessionMethods):
         # the session interprets) needs one.
         session = self._session
         bound = session._bound(timeout)  # a bad timeout fails here, whatever is queued
-        message = session._receive_nowait()
-        if message is None and self._loop.clock is None:  # on a virtual clock the loop keeps the bound
+        conn = session._conn
+        message = None if conn is None else conn.receive_nowait()
+        if message is None and conn is not None and self._loop.clock is None:  # a virtual clock's bound is the loop's
             self._loop.check_thread()
             wakeup = Wakeup()
-            if session._call_on_message(wakeup.set) and not wakeup.wait(within(bound)):
-                raise session._timeout_error(bound, "a message from the app")
-            message = session._receive_nowait()
+            if conn.call_on_message(wakeup.set) and not wakeup.wait(within(bound)):
+                raise conn.timeout_error(bound, "a message from the app")
+            message = conn.receive_nowait()
         return message if message is not None else self._loop.call(session.receive, timeout)
 
     def expect_nothing(self, within: float) -> None:

@@ -19,7 +19,6 @@ through a weak reference and reports it if it outlives the client.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
 from types import TracebackType
 
 import httpx2
@@ -33,18 +32,18 @@ from ._errors import (
     WebSocketDenialResponse,
     WebSocketDisconnect,
 )
-from ._protocol import WebSocketState
-from ._queue import Empty
 from ._registry import Notice, Registry, emit
 from ._runner import AppTask, spawn
 from ._scope import websocket_scope
 from ._types import Message
 from ._websocket_connection import ABNORMAL_CLOSURE, AppSide, WebSocketConnection
-from ._websocket_messages import AsyncSessionMethods, check_close, check_message, unexpected
+from ._websocket_messages import AsyncSessionMethods, check_close, unexpected
 
 __all__ = ["AsyncWebSocketSession"]
 
 _DENIAL_START = "websocket.http.response.start"
+#: What ends a session for the test: the app's close, or its end.
+_ENDS = frozenset({"websocket.close", APP_DONE["type"]})
 _HANDSHAKE_ENDS = {
     "websocket.close": "closed by the app during the handshake",
     _DENIAL_START: "denied by the app",
@@ -79,8 +78,6 @@ class AsyncWebSocketSession(AsyncSessionMethods):
         self._conn: WebSocketConnection | None = None
         self._app_side: weakref.ref[AppSide] | None = None
         self._task: AppTask | None = None
-        self._app_close: Message | None = None  # the close the app sent, or the one a server would send
-        self._test_closed = False
         self.accepted_subprotocol = None
         self.extra_headers = None
 
@@ -172,7 +169,7 @@ class AsyncWebSocketSession(AsyncSessionMethods):
     async def _close_session(self, code: int, reason: str | None, how: str | None = None) -> list[Notice]:
         """:meth:`close`, returning the warnings to emit on the test's thread instead."""
         check_close(code, reason)
-        if self._test_closed:
+        if self._require().test_closed:
             return []
         self._mark_closed(code, reason, how or f"closed by the test with code {code}")
         await self._end_app()
@@ -181,16 +178,16 @@ class AsyncWebSocketSession(AsyncSessionMethods):
 
     def _left_open(self) -> str | None:
         """What the test left open here, for the leak report at close; None once the session is closed."""
-        return None if self._test_closed else f"WebSocket session to {self._require().path}"
+        conn = self._require()
+        return None if conn.test_closed else f"WebSocket session to {conn.path}"
 
     async def _abort(self, reason: str, *, warn: bool = True) -> None:
         """Close without raising: the client is closing, or the test is already failing."""
-        if not self._test_closed:
+        if not self._require().test_closed:
             self._mark_closed(1000, None, f"closed because {reason}")
             await self._end_app(warn=warn)
 
     def _mark_closed(self, code: int, reason: str | None, how: str) -> None:
-        self._test_closed = True
         self._require().close_by_test(code, reason, how)
 
     async def _end_app(self, *, warn: bool = True) -> None:
@@ -212,29 +209,11 @@ class AsyncWebSocketSession(AsyncSessionMethods):
 
     async def send(self, message: Message) -> None:
         """Deliver a raw ASGI message to the app's ``receive()``."""
-        self._check_send(message)
-        self._deliver(message)
+        conn = self._require()
+        conn.check_send(message)
+        conn.deliver(message)
         # Let the app take its turn: a reply sent at once is then waiting for the next receive.
         await checkpoint()
-
-    def _check_send(self, message: Message) -> None:
-        """Raise if ``message`` is no message to send (``TypeError``), or if none can be sent any
-        more: the test or the app has closed the session.
-
-        Only reads state, so the sync session calls it on the test's thread and then
-        hands :meth:`deliver` to the loop without waiting for it.
-        """
-        check_message(message)
-        conn = self._require()
-        if self._test_closed:
-            raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; open a new session")
-        if self._app_close is not None or conn.protocol.state is WebSocketState.CLOSED:
-            close = self._app_close or {"code": 1000}
-            raise WebSocketDisconnect(close.get("code", 1000), close.get("reason"))
-
-    def _deliver(self, message: Message) -> None:
-        """Queue ``message`` for the app's ``receive()``; never blocks (call on the loop)."""
-        self._require().to_app.put(message)
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -250,32 +229,19 @@ class AsyncWebSocketSession(AsyncSessionMethods):
         when the app returned without closing, 1011 when it raised and the client
         does not raise server exceptions.
         """
-        message = self._receive_nowait()  # a message the app already sent: no wait to set up
+        conn = self._require()
+        message = conn.receive_nowait()  # a message the app already sent: no wait to set up
         if message is not None:
             return message
-        conn = self._require()
-        if self._app_close is not None:
-            return dict(self._app_close)
-        if self._test_closed:
+        if conn.app_close is not None:
+            return dict(conn.app_close)
+        if conn.test_closed:
             raise ClientClosedError(f"{conn.where} was {conn.describe_close()}; nothing more will arrive")
         message = await conn.next_message(self._bound(timeout), "a message from the app")
         kind = message["type"]
-        if kind == "websocket.close":
-            self._app_close = {
-                "type": "websocket.close",
-                "code": message.get("code", 1000),
-                "reason": message.get("reason") or "",
-            }
-            return dict(self._app_close)
         if kind == APP_DONE["type"]:
             self._raise_app_error()
-            if self._task is not None and self._task.exception is not None:
-                code, reason = 1011, "the app raised an exception"
-            else:
-                code, reason = 1006, "the app returned without closing the WebSocket"
-            self._app_close = {"type": "websocket.close", "code": code, "reason": reason}
-            return dict(self._app_close)
-        return message
+        return conn.ended_by(message) if kind in _ENDS else message
 
     async def expect_nothing(self, within: float) -> None:
         """Assert that the app sends nothing, and does not close, for ``within`` seconds.
@@ -287,7 +253,7 @@ class AsyncWebSocketSession(AsyncSessionMethods):
         """
         window = check_window(within, "within")
         conn = self._require()
-        if self._app_close is None and not self._test_closed:
+        if not conn.over:
             if not await conn.to_test.wait_for_item(window):
                 return
             message = conn.to_test.peek()
@@ -296,35 +262,6 @@ class AsyncWebSocketSession(AsyncSessionMethods):
         # The app closed or returned (receive() says how, and returns it again next time),
         # or the test closed (receive() raises).
         raise unexpected(conn.where, await self.receive(), window, conn.transcript.render())
-
-    def _timeout_error(self, timeout: float | None, what: str) -> ASGITimeoutError:
-        return self._require().timeout_error(timeout, what)
-
-    def _call_on_message(self, wake: Callable[[], None]) -> bool:
-        """For a waiter on another thread: have ``wake`` called (on the loop) when the app
-        sends its next message. False if there is nothing to wait for: a message is there,
-        or the session is over (:meth:`receive` says how)."""
-        conn = self._require()
-        if self._app_close is not None or self._test_closed:
-            return False
-        return conn.to_test.call_on_put(wake)
-
-    def _receive_nowait(self) -> Message | None:
-        """The next data message if the app has already sent it, else None; never waits.
-
-        Lets the sync session skip the hand-off to the loop when the message is there.
-        Closes and the app's end are left to :meth:`receive`, which interprets them.
-        """
-        conn = self._conn
-        if conn is None or self._app_close is not None or self._test_closed:
-            return None
-        try:
-            message = conn.to_test.peek()
-        except Empty:
-            return None
-        if message["type"] != "websocket.send":
-            return None
-        return conn.to_test.get_nowait()
 
     def _require(self) -> WebSocketConnection:
         if self._conn is None:

@@ -8,20 +8,25 @@ reference and reports it if it outlives the client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import _report
 from ._config import ClientConfig
 from ._connection import APP_DONE, Connection
 from ._errors import (
     ASGITimeoutError,
+    ClientClosedError,
     ClientDisconnected,
     StaleConnectionWarning,
     WebSocketDenialResponse,
+    WebSocketDisconnect,
     is_disconnect_exit,
 )
-from ._protocol import WebSocketProtocol
-from ._queue import MessageQueue
+from ._protocol import WebSocketProtocol, WebSocketState
+from ._queue import Empty, MessageQueue
 from ._registry import Registry
 from ._types import Message, Scope, message_type
+from ._websocket_messages import check_message
 
 __all__ = ["ABNORMAL_CLOSURE", "AppSide", "WebSocketConnection", "stems_from"]
 
@@ -53,6 +58,18 @@ class WebSocketConnection(Connection):
         self.connected_sent = False
         self.closed_in: str | None = None  # the test running when the test side closed
         self.send_reported = False  # a send after the close is reported once per connection
+        #: The close the test reads, once the app closed: its own, or the one a server sends.
+        self.app_close: Message | None = None
+
+    @property
+    def test_closed(self) -> bool:
+        """Whether the test closed (or dropped) the connection."""
+        return self.protocol.closed_by_test is not None
+
+    @property
+    def over(self) -> bool:
+        """Whether nothing more will come to the test: either side closed."""
+        return self.app_close is not None or self.protocol.closed_by_test is not None
 
     def app_returned(self) -> None:
         """The app task has finished (called on the loop)."""
@@ -102,6 +119,51 @@ class WebSocketConnection(Connection):
 
     def describe_close(self) -> str:
         return self.protocol.describe_close()
+
+    def check_send(self, message: Message) -> None:
+        """Raise if ``message`` is no message to send (``TypeError``), or if none can be sent
+        any more: the test or the app has closed the connection. Only reads state: the sync
+        session calls it on the test's thread, then hands :meth:`deliver` to the loop."""
+        check_message(message)
+        if self.test_closed:
+            raise ClientClosedError(f"{self.where} was {self.describe_close()}; open a new session")
+        if self.app_close is not None or self.protocol.state is WebSocketState.CLOSED:
+            close = self.app_close or {"code": 1000}
+            raise WebSocketDisconnect(close.get("code", 1000), close.get("reason"))
+
+    def deliver(self, message: Message) -> None:
+        """Queue ``message`` for the app's ``receive()``; never blocks (call on the loop)."""
+        self.to_app.put(message)
+
+    def receive_nowait(self) -> Message | None:
+        """The next data message if the app has already sent it, else None; never waits (the
+        sync session takes it without a hand-off). Closes and the app's end are left to the
+        session's ``receive()``, which interprets them."""
+        if self.over:
+            return None
+        try:
+            message = self.to_test.peek()
+        except Empty:
+            return None
+        return self.to_test.get_nowait() if message["type"] == "websocket.send" else None
+
+    def call_on_message(self, wake: Callable[[], None]) -> bool:
+        """For a waiter on another thread: have ``wake`` called (on the loop) when the app
+        sends its next message. False if there is nothing to wait for: a message is there,
+        or the connection is over."""
+        return not self.over and self.to_test.call_on_put(wake)
+
+    def ended_by(self, message: Message) -> Message:
+        """The close the test reads from now on, for the app's close or its end (``APP_DONE``):
+        the app's own, 1011 if it raised, 1006 if it returned without closing."""
+        if message["type"] == "websocket.close":
+            code, reason = message.get("code", 1000), message.get("reason") or ""
+        elif self.task is not None and self.task.exception is not None:
+            code, reason = 1011, "the app raised an exception"
+        else:
+            code, reason = 1006, "the app returned without closing the WebSocket"
+        self.app_close = {"type": "websocket.close", "code": code, "reason": reason}
+        return dict(self.app_close)
 
     async def next_message(self, timeout: float | None, what: str) -> Message:
         """The next message the app sent (or :data:`APP_DONE`), within ``timeout``; ``what``
