@@ -238,40 +238,6 @@ class HTTPExchange(Connection):
         self.registry.started(self.task)
         self.registry.opened(self)
 
-    async def timed_out_after(self, *, started: bool) -> ASGITimeoutError:
-        """Disconnect an app that sent nothing for the timeout; return the error to raise.
-        ``started``: it had started the response (else it is the response start that is late)."""
-        activity = self.activity()
-        if started:
-            waiting_for = "the app to return after the response body" if self.body_ended else "the next body chunk"
-            outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
-            text = f"timed out after {self.timeout}s waiting for {waiting_for}"
-        else:
-            outcome = await self.disconnect("no response in time", warn=False)
-            text = f"the app did not start a response within {self.timeout}s"
-        return self.timed_out(f"{self.where}: {text} ({self.config.label})", activity, outcome)
-
-    def _raise_app_failure(self) -> None:
-        self._orphaned = True  # the test observes the app's outcome here; nothing is left to report
-        failure = self.app_failure()
-        if failure is not None:
-            raise failure
-
-    def failed(self) -> bool:
-        """Whether :meth:`end` would raise."""
-        return self.app_failure() is not None
-
-    def end(self) -> None:
-        """The app has returned: the exchange is over; raise what the app did wrong, if anything."""
-        self.registry.ended(self)
-        self._raise_app_failure()
-
-    async def fail_with_producer(self) -> None:
-        """The test's request body producer failed: disconnect the app, and raise that."""
-        assert self.producer_error is not None
-        await self.disconnect(self.protocol.disconnect_reason)
-        raise self.producer_error
-
     # -- ending ---------------------------------------------------------------------------
 
     def _mark_disconnected(self, reason: str) -> None:

@@ -22,13 +22,15 @@ import httpx2
 from ._backend import cancelled_exc_class, checkpoint, now
 from ._config import ClientConfig
 from ._connection import APP_DONE
+from ._errors import ASGITimeoutError
 from ._http import HTTPExchange, waits_for_app
+from ._http_response import ResponseBody, response_of, unanswered
 from ._protocol import HTTPState
 from ._queue import Empty, MessageQueue
-from ._registry import Registry, emit
+from ._registry import Registry
 from ._wait import Flag
 
-__all__ = ["BODY_BUFFER", "ResponseBody", "StreamedExchange", "WholeExchange", "open_exchange"]
+__all__ = ["BODY_BUFFER", "Read", "StreamedExchange", "WholeExchange", "open_exchange"]
 
 #: Bytes of response body the app may send ahead of the test's reads before its send waits.
 BODY_BUFFER = 256 * 1024
@@ -37,7 +39,43 @@ BODY_BUFFER = 256 * 1024
 _BODY_END: Any = {"type": "asgitest.body_end"}
 
 
-class WholeExchange(HTTPExchange):
+class Read(HTTPExchange):
+    """What both ways of reading a response share: how the read ends, with the app's
+    outcome, a failed request body, or a timeout."""
+
+    def end(self) -> None:
+        """The app has returned: the exchange is over; raise what the app did wrong, if anything."""
+        self.registry.ended(self)
+        self._orphaned = True  # the test observes the app's outcome here; nothing is left to report
+        failure = self.app_failure()
+        if failure is not None:
+            raise failure
+
+    def failed(self) -> bool:
+        """Whether :meth:`end` would raise."""
+        return self.app_failure() is not None
+
+    async def fail_with_producer(self) -> None:
+        """The test's request body producer failed: disconnect the app, and raise that."""
+        assert self.producer_error is not None
+        await self.disconnect(self.protocol.disconnect_reason)
+        raise self.producer_error
+
+    async def timed_out_after(self, *, started: bool) -> ASGITimeoutError:
+        """Disconnect an app that sent nothing for the timeout; return the error to raise.
+        ``started``: it had started the response (else it is the response start that is late)."""
+        activity = self.activity()
+        if started:
+            waiting_for = "the app to return after the response body" if self.body_ended else "the next body chunk"
+            outcome = await self.disconnect(f"timed out waiting for {waiting_for}", warn=False)
+            text = f"timed out after {self.timeout}s waiting for {waiting_for}"
+        else:
+            outcome = await self.disconnect("no response in time", warn=False)
+            text = f"the app did not start a response within {self.timeout}s"
+        return self.timed_out(f"{self.where}: {text} ({self.config.label})", activity, outcome)
+
+
+class WholeExchange(Read):
     """An exchange whose response the test reads at once: no queue, no backpressure, one
     wait for the app."""
 
@@ -152,9 +190,9 @@ class WholeExchange(HTTPExchange):
     def response_of_returned_app(self) -> httpx2.Response:
         """The response of an app that has returned, or raise what it did wrong."""
         if self.protocol.state is HTTPState.START:
-            return _unanswered(self)
+            return unanswered(self)
         self.end()
-        response = _response(self, httpx2.ByteStream(b"".join(self._chunks)))
+        response = response_of(self, httpx2.ByteStream(b"".join(self._chunks)))
         if not any(name.lower() == b"content-encoding" for name, _ in self.headers):
             # Read here, where the body is whole already: httpx2's own read would go through
             # four generator layers to decode what needs no decoding. An encoded body is left
@@ -180,7 +218,7 @@ class WholeExchange(HTTPExchange):
         return True
 
 
-class StreamedExchange(HTTPExchange):
+class StreamedExchange(Read):
     """An exchange whose response the test gets as soon as it starts, and whose body it
     reads chunk by chunk, through a bounded queue."""
 
@@ -236,8 +274,8 @@ class StreamedExchange(HTTPExchange):
         if not self.head_event.is_set():
             raise await self.timed_out_after(started=False)
         if self.protocol.state is HTTPState.START:
-            return _unanswered(self)
-        return _response(self, ResponseBody(self))
+            return unanswered(self)
+        return response_of(self, ResponseBody(self))
 
     def _taken(self, chunk: bytes) -> bytes:
         self._buffered -= len(chunk)
@@ -299,89 +337,6 @@ class StreamedExchange(HTTPExchange):
             return await self.queue.get(self.timeout)
         except TimeoutError:
             raise await self.timed_out_after(started=True) from None
-
-
-def _response(exchange: HTTPExchange, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream) -> httpx2.Response:
-    """The response the app started, with ``stream`` as its body."""
-    response = httpx2.Response(
-        exchange.status,
-        headers=exchange.headers,
-        stream=stream,
-        request=exchange.request,
-        extensions={"http_version": b"HTTP/1.1", "http.response.trailers": exchange.trailers},
-    )
-    offered = exchange.protocol.offered
-    if "http.response.early_hint" in offered:
-        response.extensions["http.response.early_hint"] = exchange.early_hints
-    if "http.response.push" in offered:
-        response.extensions["http.response.push"] = exchange.pushes
-    if exchange.debug is not None:
-        response.extensions["http.response.debug"] = exchange.debug
-        for name in ("template", "context"):
-            if name in exchange.debug:
-                setattr(response, name, exchange.debug[name])
-    return response
-
-
-def _unanswered(exchange: HTTPExchange) -> httpx2.Response:
-    """The app returned without starting a response: raise what it did wrong, else a 500."""
-    exchange.end()
-    # An unread empty body, as a server's 500 has: a streamed read of it reads nothing.
-    return httpx2.Response(500, request=exchange.request, stream=httpx2.ByteStream(b""))
-
-
-class ResponseBody(httpx2.AsyncByteStream):
-    """The response body as the app sends it."""
-
-    def __init__(self, exchange: StreamedExchange) -> None:
-        self.exchange = exchange
-        self._ended = False
-
-    def __aiter__(self) -> ResponseBody:
-        # An iterator object, not an async generator: one abandoned half-way needs no
-        # finalizer (trio warns about every unexhausted async generator it collects).
-        return self
-
-    async def __anext__(self) -> bytes:
-        if not self._ended:
-            try:
-                chunk = await self.exchange.next_chunk()
-            except Exception:  # the app's failure, or a timeout: either way, the exchange is over
-                self._ended = True
-                raise
-            if chunk is not None:
-                return chunk
-            self._ended = True
-        raise StopAsyncIteration
-
-    @property
-    def is_ended(self) -> bool:
-        return self._ended
-
-    def ended(self) -> None:
-        """Record that the body was read to its end elsewhere (by the sync client)."""
-        self._ended = True
-
-    async def disconnect(self) -> None:
-        """Leave the response: a disconnect if the app had not sent its whole body yet.
-
-        A body the app has sent whole is no early close, however little the test read of
-        it: as when it is read to its end, the app's return is awaited (unless
-        ``wait_for_app`` is off) and what it raised is raised here.
-        """
-        if self._ended:
-            return
-        self._ended = True
-        exchange = self.exchange
-        if exchange.protocol.state is not HTTPState.DONE:
-            await exchange.disconnect("the test closed the response before its end")
-            return
-        while await exchange.next_chunk() is not None:
-            pass  # the rest of a body already sent, unread
-
-    async def aclose(self) -> None:
-        await self.disconnect()
-        emit(self.exchange.registry.take_notices(), stacklevel=2)
 
 
 def open_exchange(

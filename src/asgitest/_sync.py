@@ -33,7 +33,8 @@ from ._client import (
 )
 from ._config import SUITE_DEFAULT, SuiteDefault, check_seconds, check_timeout
 from ._engine import Engine, reading_whole
-from ._http_reads import ResponseBody, StreamedExchange, WholeExchange
+from ._http_reads import StreamedExchange, WholeExchange
+from ._http_response import ResponseBody
 from ._loop_thread import LoopThread, Wakeup, shared_loop, within
 from ._registry import Notice, emit
 from ._scope import Handshake, websocket_request
