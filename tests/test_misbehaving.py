@@ -416,7 +416,6 @@ async def test_a_send_of_no_message_after_a_disconnect_names_what_was_sent(make_
     assert "the app sent None" in str(sent[0])
 
 
-@live.DENIAL
 async def test_a_denial_with_bytearray_headers_keeps_them(make_client: Any) -> None:
     async def deny(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()

@@ -621,7 +621,6 @@ async def test_what_the_app_lets_escape_after_the_test_closed_is_raised_at_the_e
     assert caught.value.code == 1000
 
 
-@live.TIMEOUT
 async def test_a_session_left_with_an_exception_warns_of_nothing_more(make_client: Any) -> None:
     """The test's own exception says what went wrong; the app cancelled because of it is no news."""
 

@@ -178,7 +178,6 @@ async def test_handler_exception_reaches_the_test_or_is_a_500(make_client: Any) 
     await contract.handler_error(make_client, make_app, Boom)
 
 
-@live.LIFESPAN
 async def test_asgi2_app_http_websocket_and_lifespan(make_client: Any) -> None:
     async with make_client(Legacy) as client:
         response = await client.post("/legacy", content=b"old style")
