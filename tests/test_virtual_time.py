@@ -131,9 +131,13 @@ def test_the_startup_of_a_slow_lifespan_takes_no_wall_time(anyio_backend: str) -
 def test_a_receive_that_never_comes_fails_at_once_in_wall_time(virtual: TestClient) -> None:
     with virtual.websocket_connect("/silent") as ws:
         began = virtual.clock_time()
-        with Wall() as wall, pytest.raises(ASGITimeoutError, match=r"timed out after 30\.0s waiting for a message"):
+        with (
+            Wall() as wall,
+            pytest.raises(ASGITimeoutError, match=r"timed out after 30\.0s waiting for a message") as caught,
+        ):
             ws.receive_text(timeout=30)
         assert wall.spent < WALL
+        assert "+30.000s   -- timed out waiting for a message from the app" in str(caught.value)  # the app's time
         assert 30 <= virtual.clock_time() - began < 31
         with Wall() as wall:
             assert ws.expect_nothing(within=600) is None  # ten minutes of silence, at once

@@ -6,7 +6,8 @@ import inspect
 import itertools
 import math
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -200,6 +201,8 @@ class ClientConfig:
     number: int = field(default_factory=lambda: next(_client_numbers))
     #: The extensions the scopes offer (see :func:`offered_extensions`).
     extensions: dict[str, dict[str, Any]] = field(default_factory=lambda: offered_extensions(None))
+    #: The clock of the client's transcripts: the monotonic one, or a sync client's virtual clock.
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         #: The names offered to an http scope, and to a websocket scope.
@@ -215,7 +218,7 @@ class ClientConfig:
 
     def transcript(self, where: str) -> Transcript:
         """A new connection's transcript: recording, unless the client was made without."""
-        return Transcript(where) if self.transcripts else SilentTranscript(where)
+        return Transcript(where, self.clock) if self.transcripts else SilentTranscript(where, self.clock)
 
     @property
     def label(self) -> str:

@@ -161,7 +161,7 @@ class HTTPExchange(Connection):
                 message,
                 f"the app sent {message_type(message)!r} on {self.where} ({self.config.label}) after "
                 f"the client disconnected ({protocol.disconnect_reason}, "
-                f"{time.monotonic() - protocol.disconnected_at:.3f}s ago)",
+                f"{protocol.transcript.clock() - protocol.disconnected_at:.3f}s ago)",
             )
         kind = self.checked(message)
         self.sent()

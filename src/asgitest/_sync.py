@@ -255,6 +255,8 @@ class TestClient(WebSocketConnector[WebSocketSession], httpx2.Client):
         )
         self.app, self.app_state, self._engine = config.app, config.app_state, Engine(config)
         self._loop = shared_loop(backend, backend_options, clock)
+        if self._loop.clock is not None:  # the transcripts tell the app's time
+            config.clock = self._loop.clock_time
         # Started now (once per process and backend), so that no request's bound counts it.
         self._loop.portal()
         # A client dropped without close() has its connections ended when it is collected,

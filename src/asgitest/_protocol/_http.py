@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -88,7 +87,7 @@ class HTTPProtocol(Checker):
         self._declared: int | None = None  # the content-length the start declared
         self._sent = 0
         self._debugged = False
-        #: When the client went away (``time.monotonic()``), and why; None while it is there.
+        #: When the client went away (on the transcript's clock), and why; None while it is there.
         self.disconnected_at: float | None = None
         self.disconnect_reason = ""
 
@@ -101,7 +100,7 @@ class HTTPProtocol(Checker):
         request body's producer failed). False if it was gone already."""
         if self.disconnected_at is not None:
             return False
-        self.disconnected_at = time.monotonic()
+        self.disconnected_at = self.transcript.clock()
         self.disconnect_reason = reason
         self.transcript.note(f"the client disconnected: {reason}")
         return True

@@ -2,7 +2,8 @@
 
 A :class:`Transcript` keeps the last :data:`KEEP` ASGI events of a connection:
 the messages the app received and sent, and what the client did (closed,
-timed out), each with a monotonic timestamp. Recording is cheap (a tuple
+timed out), each with a timestamp from its ``clock`` (the monotonic clock, or a client's
+virtual one). Recording is cheap (a tuple
 appended to a bounded deque; large payloads are cut first, so a transcript
 never holds a big body alive); rendering happens only when an error needs it.
 The values of credential headers are never shown.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = ["KEEP", "SENSITIVE_HEADERS", "SilentTranscript", "Transcript"]
@@ -32,30 +33,32 @@ _PLAIN = (bytes, str)
 class Transcript:
     """The recent ASGI events of one connection."""
 
-    __slots__ = ("_events", "_origin", "where")
+    __slots__ = ("_events", "_origin", "clock", "where")
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.where = where
-        self._origin = time.monotonic()
+        #: The connection's clock: its events' times, and how long ago a close was.
+        self.clock = clock
+        self._origin = clock()
         self._events: deque[tuple[float, str, Any]] = deque(maxlen=KEEP)
 
     def __len__(self) -> int:
         return len(self._events)
 
     def app_received(self, message: Mapping[str, Any]) -> None:
-        self._events.append((time.monotonic(), "app <-", _kept(message)))
+        self._events.append((self.clock(), "app <-", _kept(message)))
 
     def app_sent(self, message: Any) -> None:
         kept = _kept(message) if type(message) is dict or isinstance(message, Mapping) else message
-        self._events.append((time.monotonic(), "app ->", kept))
+        self._events.append((self.clock(), "app ->", kept))
 
     def opened(self, scope: Mapping[str, Any]) -> None:
         """Record the connection's scope, in short (rendered only if an error shows it)."""
-        self._events.append((time.monotonic(), "  --", _Opened(scope)))
+        self._events.append((self.clock(), "  --", _Opened(scope)))
 
     def note(self, text: str) -> None:
         """Record something the client did or saw that is not an ASGI message."""
-        self._events.append((time.monotonic(), "  --", text))
+        self._events.append((self.clock(), "  --", text))
 
     def render(self, last: int = SHOWN) -> str:
         """The last ``last`` events, one per line, for the end of an error message."""

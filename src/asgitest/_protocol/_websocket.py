@@ -16,7 +16,6 @@ Rules of this module:
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -80,7 +79,7 @@ class WebSocketProtocol(Checker):
         """The test's move: it closes the connection (``how`` says how, for messages).
         Returns the ``websocket.disconnect`` the app is to receive."""
         self.closed_by_test = {"type": "websocket.disconnect", "code": code, "reason": reason}
-        self.closed_at = time.monotonic()
+        self.closed_at = self.transcript.clock()
         self.closed_how = how
         self.transcript.note(how)
         return dict(self.closed_by_test)
@@ -96,7 +95,7 @@ class WebSocketProtocol(Checker):
 
     def describe_close(self) -> str:
         """How and how long ago the test closed, for messages."""
-        return f"{self.closed_how} {time.monotonic() - self.closed_at:.3f}s ago"
+        return f"{self.closed_how} {self.transcript.clock() - self.closed_at:.3f}s ago"
 
     def app_sends(self, message: Any) -> str:
         """Validate ``message`` in the current state, advance, and return its type."""
