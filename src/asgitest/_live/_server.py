@@ -53,6 +53,10 @@ SHUTDOWN_GRACE = 1.0
 class LiveServer:
     """The app served by uvicorn on 127.0.0.1, for the length of a ``with`` block.
 
+    ``timeout`` bounds the app's answer to ``lifespan.startup`` (the suite's timeout when
+    not given); ``strict`` is the clients' ``strict`` for the checks the server runs on the
+    app's messages (the suite's when not given). Other keywords are uvicorn's.
+
     Attributes:
         url: the server's base URL, ``http://127.0.0.1:<port>``.
         errors: the exceptions the app raised while serving, oldest first.
