@@ -134,17 +134,20 @@ ASYNC_TESTS = textwrap.dedent("""
 """)
 
 
+#: The head of a test file whose MARK runs its async tests under anyio's plugin, on both backends.
+ON_BOTH_BACKENDS = textwrap.dedent("""
+    import pytest
+
+    @pytest.fixture(params=["asyncio", "trio"])
+    def anyio_backend(request):
+        return request.param
+
+    MARK = pytest.mark.anyio
+""")
+
+
 def test_the_async_fixture_under_anyio_on_asyncio_and_trio(project: pytest.Pytester) -> None:
-    prefix = """
-        import pytest
-
-        @pytest.fixture(params=["asyncio", "trio"])
-        def anyio_backend(request):
-            return request.param
-
-        MARK = pytest.mark.anyio
-    """
-    project.makepyfile(textwrap.dedent(prefix) + ASYNC_TESTS)
+    project.makepyfile(ON_BOTH_BACKENDS + ASYNC_TESTS)
     project.runpytest(*WITHOUT_ASYNCIO).assert_outcomes(passed=3)
 
 
@@ -399,16 +402,7 @@ ASYNC_FACTORY_TESTS = textwrap.dedent("""
 
 @pytest.mark.parametrize("mode", [(), ("--asgi-live",)])
 def test_the_async_client_factory_under_anyio(project: pytest.Pytester, mode: tuple[str, ...]) -> None:
-    prefix = """
-        import pytest
-
-        @pytest.fixture(params=["asyncio", "trio"])
-        def anyio_backend(request):
-            return request.param
-
-        MARK = pytest.mark.anyio
-    """
-    project.makepyfile(textwrap.dedent(prefix) + ASYNC_FACTORY_TESTS)
+    project.makepyfile(ON_BOTH_BACKENDS + ASYNC_FACTORY_TESTS)
     project.runpytest(*mode, *WITHOUT_ASYNCIO).assert_outcomes(passed=3)
 
 

@@ -247,7 +247,7 @@ class LiveServer:
 
     def raise_error(self) -> None:
         """Raise the oldest exception the app raised while serving, if there is one (a client
-        of this server calls it before each request and session)."""
+        of this server calls it before and after each request, and before each session)."""
         if self.errors:
             raise self.errors.pop(0)
 
